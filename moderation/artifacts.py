@@ -1,0 +1,173 @@
+"""Saved models: a directory with the plugin's files, ``manifest.json`` and ``MODEL_CARD.md``.
+
+The manifest names the plugin that wrote the model, so ``load_model(path)`` reloads any of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from moderation.plugins import PluginError, get_registry
+from moderation.protocols import Scorer
+
+MANIFEST = "manifest.json"
+MODEL_CARD = "MODEL_CARD.md"
+FORMAT_VERSION = 1
+SCORER_KINDS = ("teacher", "student")
+
+
+class ArtifactError(Exception):
+    """A model directory is missing, incomplete or unreadable."""
+
+
+@dataclass
+class Manifest:
+    """What a saved model is and where it came from."""
+
+    kind: str
+    plugin: str
+    plugin_version: str
+    distribution: str
+    params: dict[str, Any] = field(default_factory=dict)
+    data_fingerprint: str | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    lineage: dict[str, Any] = field(default_factory=dict)
+    fingerprint: str = ""
+    created: str = ""
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.plugin}@{self.fingerprint[:12]}"
+
+
+def files_fingerprint(directory: Path) -> str:
+    """Content hash of a model's own files (manifest and card excluded), stable across copies."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        rel = path.relative_to(directory).as_posix()
+        if rel in (MANIFEST, MODEL_CARD):
+            continue
+        digest.update(rel.encode() + b"\0")
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def read_manifest(directory: str | Path) -> Manifest:
+    directory = Path(directory)
+    path = directory / MANIFEST
+    if not directory.is_dir():
+        raise ArtifactError(f"model directory {directory} does not exist; pass --model with a saved model")
+    if not path.is_file():
+        raise ArtifactError(
+            f"{directory} has no {MANIFEST}: it is not a saved model (or was only partly copied)"
+        )
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Manifest(**data)
+    except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as exc:
+        raise ArtifactError(
+            f"{path} is corrupt ({type(exc).__name__}: {exc}); re-create the model or restore the file"
+        ) from exc
+
+
+def render_card(manifest: Manifest, notes: str = "") -> str:
+    metrics = "\n".join(f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |"
+                        for k, v in sorted(manifest.metrics.items()))
+    params = "\n".join(f"- `{k}` = `{v!r}`" for k, v in sorted(manifest.params.items())) or "- (defaults)"
+    lineage = "\n".join(f"- {k}: `{v}`" for k, v in sorted(manifest.lineage.items())) or "- (none recorded)"
+    return f"""# Model card: {manifest.plugin} ({manifest.kind})
+
+- Model id: `{manifest.model_id}`
+- Plugin: `{manifest.plugin}` from `{manifest.distribution}` {manifest.plugin_version}
+- Created: {manifest.created}
+- Training data fingerprint: `{manifest.data_fingerprint}`
+
+## Parameters
+{params}
+
+## Lineage
+{lineage}
+
+## Metrics
+| metric | value |
+| --- | --- |
+{metrics}
+
+## Notes
+{notes or "Scores are toxicity probabilities in [0, 1]; decisions come from the serving policy thresholds."}
+"""
+
+
+def save_model(
+    scorer: Scorer,
+    directory: str | Path,
+    *,
+    kind: str,
+    params: dict[str, Any] | None = None,
+    data_fingerprint: str | None = None,
+    metrics: dict[str, Any] | None = None,
+    lineage: dict[str, Any] | None = None,
+    notes: str = "",
+) -> Manifest:
+    """Save ``scorer`` with its manifest and card; the directory appears whole or not at all."""
+    directory = Path(directory)
+    if directory.exists() and any(directory.iterdir()) and not (directory / MANIFEST).exists():
+        raise ArtifactError(f"{directory} exists and is not a saved model; refusing to overwrite it")
+    info = get_registry().get(kind, scorer.name)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
+    try:
+        scorer.save(staging)
+        manifest = Manifest(
+            kind=kind,
+            plugin=info.name,
+            plugin_version=info.version,
+            distribution=info.distribution,
+            params=params or {},
+            data_fingerprint=data_fingerprint,
+            metrics=metrics or {},
+            lineage=lineage or {},
+            fingerprint=files_fingerprint(staging),
+            created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        )
+        (staging / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2, sort_keys=True) + "\n")
+        (staging / MODEL_CARD).write_text(render_card(manifest, notes), encoding="utf-8")
+        if directory.exists():
+            shutil.rmtree(directory)
+        os.replace(staging, directory)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return manifest
+
+
+def load_model(directory: str | Path) -> Scorer:
+    """Reload a saved model through the plugin its manifest names."""
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    if manifest.kind not in SCORER_KINDS:
+        raise ArtifactError(f"{directory}: manifest kind {manifest.kind!r} is not one of {SCORER_KINDS}")
+    try:
+        factory = get_registry().get(manifest.kind, manifest.plugin).factory
+    except PluginError as exc:
+        raise ArtifactError(
+            f"{directory} was saved by {manifest.kind} plugin {manifest.plugin!r} "
+            f"({manifest.distribution} {manifest.plugin_version}), which cannot be used here: {exc}"
+        ) from exc
+    if not hasattr(factory, "load"):
+        raise ArtifactError(f"plugin {manifest.plugin!r} offers no load(directory); it cannot reload models")
+    try:
+        scorer = factory.load(directory)
+    except (OSError, ValueError, KeyError, EOFError) as exc:
+        raise ArtifactError(f"{directory}: the model files could not be read ({type(exc).__name__}: {exc})") from exc
+    return scorer

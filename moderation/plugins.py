@@ -1,0 +1,185 @@
+"""The plugin manager: loads every ``moderation`` entry point and collects what each one registers.
+
+Each entry point is imported and each of its hooks called on its own, so one broken plugin is listed
+with its error and never takes the host down.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+import pluggy
+
+from moderation import hookspecs
+
+ENTRY_POINT_GROUP = "moderation"
+HOOKS = {
+    "teacher": "register_teachers",
+    "student": "register_students",
+    "prompt_strategy": "register_prompt_strategies",
+    "audit": "register_audits",
+    "dataset": "register_datasets",
+}
+
+
+class PluginError(Exception):
+    """A plugin is missing, broken or ambiguous; the message says which and what to do."""
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """One registered plugin (or, with ``error`` set, one that failed to load)."""
+
+    kind: str
+    name: str
+    description: str
+    distribution: str
+    version: str
+    entry_point: str
+    factory: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "description": self.description,
+            "distribution": self.distribution,
+            "version": self.version,
+            "entry_point": self.entry_point,
+            "error": self.error,
+        }
+
+
+@dataclass
+class Registry:
+    """Everything the installed plugins registered, by (kind, name), plus what failed."""
+
+    plugins: dict[tuple[str, str], PluginInfo] = field(default_factory=dict)
+    conflicts: dict[tuple[str, str], list[PluginInfo]] = field(default_factory=dict)
+    failures: list[PluginInfo] = field(default_factory=list)
+
+    def add(self, info: PluginInfo) -> None:
+        key = (info.kind, info.name)
+        if key in self.conflicts:
+            self.conflicts[key].append(info)
+        elif key in self.plugins:
+            self.conflicts[key] = [self.plugins.pop(key), info]
+        else:
+            self.plugins[key] = info
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(name for k, name in self.plugins if k == kind)
+
+    def get(self, kind: str, name: str) -> PluginInfo:
+        key = (kind, name)
+        if key in self.conflicts:
+            raise PluginError(conflict_message(self.conflicts[key]))
+        if key not in self.plugins:
+            known = ", ".join(self.names(kind)) or "none installed"
+            raise PluginError(
+                f"no {kind} plugin named {name!r} (installed: {known}); "
+                "run `moderation plugins` to see every plugin and any that failed to load"
+            )
+        return self.plugins[key]
+
+    def create(self, kind: str, name: str, **params: Any) -> Any:
+        return self.get(kind, name).factory(**params)
+
+    def rows(self) -> list[PluginInfo]:
+        """Every plugin for listing: working ones, both sides of each conflict, and failures."""
+        conflicted = [
+            _with_error(info, conflict_message(infos)) for infos in self.conflicts.values() for info in infos
+        ]
+        return sorted([*self.plugins.values(), *conflicted], key=lambda i: (i.kind, i.name)) + self.failures
+
+
+def conflict_message(infos: Iterable[PluginInfo]) -> str:
+    infos = list(infos)
+    who = " and ".join(f"{i.distribution} {i.version} (entry point {i.entry_point!r})" for i in infos)
+    return (
+        f"{infos[0].kind} {infos[0].name!r} is registered by more than one plugin: {who}; "
+        "uninstall or rename one of them"
+    )
+
+
+def _with_error(info: PluginInfo, error: str) -> PluginInfo:
+    return PluginInfo(**{**info.as_dict(), "error": error, "factory": info.factory})
+
+
+def _describe(obj: Any) -> str:
+    text = getattr(obj, "description", None) or inspect.getdoc(obj) or ""
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def _registrar(kind: str, ep: metadata.EntryPoint, registry: Registry) -> Callable[..., None]:
+    dist = ep.dist.name if ep.dist else "unknown"
+    version = ep.dist.version if ep.dist else "unknown"
+
+    def register(name_or_cls: Any, factory: Callable[..., Any] | None = None, description: str = "") -> None:
+        if factory is None:
+            cls = name_or_cls
+            name = getattr(cls, "name", None)
+            if not isinstance(name, str) or not name:
+                raise PluginError(f"{cls!r} has no string `name` attribute; use register(name, factory)")
+            factory, description = cls, description or _describe(cls)
+        else:
+            name = name_or_cls
+            description = description or _describe(factory)
+        registry.add(PluginInfo(kind, name, description, dist, version, ep.name, factory))
+
+    return register
+
+
+def _failure(ep: metadata.EntryPoint, exc: BaseException, stage: str) -> PluginInfo:
+    dist = ep.dist.name if ep.dist else "unknown"
+    version = ep.dist.version if ep.dist else "unknown"
+    last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    where = f" at {last[0].filename}:{last[0].lineno}" if last else ""
+    error = f"failed on {stage}: {type(exc).__name__}: {exc}{where}"
+    return PluginInfo("?", ep.name, "", dist, version, ep.name, None, error)
+
+
+def entry_points() -> list[metadata.EntryPoint]:
+    """The group's entry points, one per (distribution, name) even where a path holds two copies."""
+    seen: dict[tuple[str, str], metadata.EntryPoint] = {}
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        seen.setdefault((ep.dist.name if ep.dist else "", ep.name), ep)
+    return list(seen.values())
+
+
+def build_registry(eps: Iterable[metadata.EntryPoint]) -> Registry:
+    """Load each entry point and call each of its hooks in isolation."""
+    registry = Registry()
+    for ep in eps:
+        pm = pluggy.PluginManager(hookspecs.PROJECT)
+        pm.add_hookspecs(hookspecs)
+        try:
+            module = ep.load()
+        except Exception as exc:  # a broken plugin must not take the host down
+            registry.failures.append(_failure(ep, exc, "import"))
+            continue
+        try:
+            pm.register(module, name=ep.name)
+            pm.check_pending()  # a misspelt hook name is an error, not a silent no-op
+        except Exception as exc:
+            registry.failures.append(_failure(ep, exc, "registration"))
+            continue
+        for kind, hook in HOOKS.items():
+            try:
+                getattr(pm.hook, hook)(register=_registrar(kind, ep, registry))
+            except Exception as exc:
+                registry.failures.append(_failure(ep, exc, hook))
+    return registry
+
+
+@functools.lru_cache(maxsize=1)
+def get_registry() -> Registry:
+    """The registry of every installed plugin, loaded once per process."""
+    return build_registry(entry_points())

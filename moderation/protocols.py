@@ -1,0 +1,122 @@
+"""What teachers, students, prompt strategies, audits and data sets look like to the host.
+
+Plain ``typing.Protocol`` classes: plugins need not inherit from anything, only match the shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+SPLITS = ("train", "validation", "test", "unlabeled", "audit")
+
+
+@dataclass(frozen=True)
+class Record:
+    """One comment in the canonical form every data set yields.
+
+    ``toxicity`` is a soft label in [0, 1] (an annotator fraction where the source has one);
+    ``label`` is ``toxicity >= 0.5``; ``identities`` are the identity groups the text mentions.
+    """
+
+    id: str
+    text: str
+    toxicity: float
+    label: int
+    identities: tuple[str, ...] = ()
+    source: str = ""
+    split: str = "train"
+
+
+@runtime_checkable
+class Scorer(Protocol):
+    """Anything that turns comments into toxicity probabilities."""
+
+    name: str
+
+    def score(self, texts: Sequence[str]) -> np.ndarray:
+        """Return one probability in [0, 1] per text, as a float array of ``len(texts)``."""
+
+    def save(self, directory: Path) -> None:
+        """Write the model's own files into ``directory`` (the host adds manifest and card)."""
+
+    @classmethod
+    def load(cls, directory: Path) -> Scorer:
+        """Rebuild the scorer saved by ``save``."""
+
+
+@runtime_checkable
+class Teacher(Scorer, Protocol):
+    """A large, slow scorer. Trainable teachers add ``fit(train, validation)`` over ``Record`` lists."""
+
+
+@runtime_checkable
+class Student(Scorer, Protocol):
+    """A small, fast scorer trained on soft targets (teacher probabilities or gold fractions)."""
+
+    def fit(
+        self,
+        texts: Sequence[str],
+        soft_targets: Sequence[float],
+        sample_weight: Sequence[float] | None = None,
+    ) -> Student:
+        """Train on texts with targets in [0, 1]; return self."""
+
+
+@dataclass(frozen=True)
+class Exemplar:
+    text: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A prompt as a model sees it: instruction, worked exemplars, then the query."""
+
+    instruction: str
+    exemplars: tuple[Exemplar, ...]
+    query: str
+    template: str = "{instruction}\n\n{exemplars}Comment: {query}\nLabel:"
+    exemplar_template: str = "Comment: {text}\nLabel: {label}\n\n"
+
+    def render(self) -> str:
+        shots = "".join(self.exemplar_template.format(text=e.text, label=e.label) for e in self.exemplars)
+        return self.template.format(instruction=self.instruction, exemplars=shots, query=self.query)
+
+
+@runtime_checkable
+class PromptStrategy(Protocol):
+    name: str
+
+    def build(self, query: str, pool: Sequence[Record]) -> Prompt:
+        """Choose exemplars from ``pool`` (labeled training rows) and build the prompt for ``query``."""
+
+
+@dataclass
+class AuditResult:
+    """What an audit found: tables as lists of records, figures as PNG bytes, headline numbers."""
+
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    figures: dict[str, bytes] = field(default_factory=dict)
+    summary: dict[str, float | None] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Audit(Protocol):
+    name: str
+
+    def run(self, scorers: Mapping[str, Scorer], slices: Mapping[str, Sequence[Record]]) -> AuditResult:
+        """Score each held-out slice with each scorer and measure it."""
+
+
+@runtime_checkable
+class Dataset(Protocol):
+    name: str
+    license: str
+
+    def records(self) -> Iterator[Record]:
+        """Yield every row of the data set, with its split assigned."""

@@ -1,0 +1,41 @@
+"""`moderation plugins new`: write a ready-to-install plugin package from a template."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from string import Template
+
+TEMPLATES = Path(__file__).with_name("templates")
+KINDS = ("student",)
+_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+
+
+def new_plugin(name: str, kind: str, parent: Path) -> Path:
+    """Create ``parent/moderation-<name>/`` holding a plugin of ``kind`` named ``name``."""
+    if kind not in KINDS:
+        raise ValueError(f"no template for kind {kind!r}; templates exist for: {', '.join(KINDS)}")
+    if not _NAME.match(name):
+        raise ValueError(f"plugin name {name!r} must be lower-case words joined by '-', e.g. 'keyword-student'")
+    snake = name.replace("-", "_")
+    values = {
+        "name": name,
+        "dist": f"moderation-{name}",
+        "module": f"moderation_{snake}",
+        "entry": snake,
+        "cls": "".join(part.title() for part in name.split("-")) + kind.title(),
+    }
+    root = parent / values["dist"]
+    if root.exists():
+        raise FileExistsError(f"{root} already exists; choose another name or directory")
+    files = {
+        "pyproject.toml": "pyproject.toml.tmpl",
+        f"{values['module']}.py": "module.py.tmpl",
+        f"tests/test_{values['module']}.py": "test_module.py.tmpl",
+        "README.md": "README.md.tmpl",
+    }
+    for target, source in files.items():
+        text = Template((TEMPLATES / kind / source).read_text(encoding="utf-8")).substitute(values)
+        (root / target).parent.mkdir(parents=True, exist_ok=True)
+        (root / target).write_text(text, encoding="utf-8")
+    return root

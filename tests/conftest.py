@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+SHARED_DATA = Path(os.environ.get("MODERATION_DATA_DIR", ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def moderation_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private data home for the whole run, so the user's own default model is never touched."""
+    home = tmp_path_factory.mktemp("moderation-home")
+    os.environ["MODERATION_HOME"] = str(home)
+    return home
+
+
+@pytest.fixture(scope="session")
+def default_model(moderation_home: Path) -> Path:
+    from moderation.defaults import ensure_default_model
+
+    return ensure_default_model()
+
+
+def make_distribution(site: Path, name: str, version: str, entry_points: dict[str, str],
+                      modules: dict[str, str]) -> Path:
+    """Write an installed-looking distribution (real ``.dist-info`` metadata) into ``site``."""
+    dist_info = site / f"{name.replace('-', '_')}-{version}.dist-info"
+    dist_info.mkdir(parents=True)
+    (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    lines = "\n".join(f"{ep} = {target}" for ep, target in entry_points.items())
+    (dist_info / "entry_points.txt").write_text(f"[moderation]\n{lines}\n")
+    for module, source in modules.items():
+        (site / f"{module}.py").write_text(textwrap.dedent(source))
+    return site
+
+
+def run_cli(*args: str, env_extra: dict[str, str] | None = None, input: str | None = None,
+            cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run the installed ``moderation`` console script in a fresh process."""
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([str(BIN / "moderation"), *args], capture_output=True, text=True, env=env,
+                          input=input, cwd=cwd, timeout=300)
+
+
+def pip_install_target(package: Path, target: Path) -> None:
+    """Install a package's built form into ``target`` (no deps, no network) as pip would for a user."""
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--target", str(target), str(package)], check=True, capture_output=True, timeout=300)

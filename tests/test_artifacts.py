@@ -1,0 +1,89 @@
+"""Saved models: manifest, model card, reload through the plugin, and clear errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from moderation_plugins.tfidf_lr import TfidfLogisticStudent
+
+from moderation.artifacts import ArtifactError, files_fingerprint, load_model, read_manifest, save_model
+
+TEXTS = ["you are an idiot", "lovely weather today", "shut up, moron", "thanks for the help"]
+
+
+@pytest.fixture
+def saved(tmp_path):
+    model = TfidfLogisticStudent(C=2.0).fit(TEXTS, [0.9, 0.1, 0.8, 0.0])
+    manifest = save_model(model, tmp_path / "m", kind="student", params={"C": 2.0},
+                          data_fingerprint="abc", metrics={"test_roc_auc": 0.75})
+    return model, manifest, tmp_path / "m"
+
+
+def test_round_trip_gives_identical_scores(saved):
+    model, manifest, path = saved
+    again = load_model(path)
+    assert isinstance(again, TfidfLogisticStudent)
+    assert np.allclose(model.score(TEXTS), again.score(TEXTS))
+    assert read_manifest(path) == manifest
+
+
+def test_manifest_and_card_carry_provenance(saved):
+    _, manifest, path = saved
+    data = json.loads((path / "manifest.json").read_text())
+    assert data["plugin"] == "tfidf-lr" and data["kind"] == "student" and data["distribution"] == "moderation"
+    assert data["params"] == {"C": 2.0} and data["data_fingerprint"] == "abc"
+    assert data["fingerprint"] == files_fingerprint(path) and len(data["fingerprint"]) == 64
+    card = (path / "MODEL_CARD.md").read_text()
+    assert manifest.model_id in card and "test_roc_auc | 0.7500" in card
+
+
+def test_fingerprint_is_stable_across_copies_and_changes_with_content(saved, tmp_path):
+    _, manifest, path = saved
+    copy = tmp_path / "copy"
+    shutil.copytree(path, copy)
+    assert files_fingerprint(copy) == manifest.fingerprint
+    (copy / "tfidf_lr.joblib").write_bytes(b"changed")
+    assert files_fingerprint(copy) != manifest.fingerprint
+
+
+def test_missing_directory_and_missing_manifest(tmp_path):
+    with pytest.raises(ArtifactError, match="does not exist"):
+        load_model(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ArtifactError, match="has no manifest.json"):
+        load_model(tmp_path / "empty")
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"kind": "student"}', "\xff\xfe"])
+def test_corrupt_manifest_is_a_clear_error(saved, content):
+    path = saved[2]
+    (path / "manifest.json").write_bytes(content.encode("latin-1"))
+    with pytest.raises(ArtifactError, match="manifest.json is corrupt"):
+        load_model(path)
+
+
+def test_manifest_naming_an_uninstalled_plugin(saved):
+    path = saved[2]
+    data = json.loads((path / "manifest.json").read_text())
+    (path / "manifest.json").write_text(json.dumps({**data, "plugin": "gone-student"}))
+    with pytest.raises(ArtifactError, match="plugin 'gone-student'.*cannot be used here"):
+        load_model(path)
+
+
+def test_damaged_model_file(saved):
+    path = saved[2]
+    (path / "tfidf_lr.joblib").write_bytes(b"")
+    with pytest.raises(ArtifactError, match="could not be read"):
+        load_model(path)
+
+
+def test_refuses_to_overwrite_a_folder_that_is_not_a_model(tmp_path):
+    (tmp_path / "precious").mkdir()
+    (tmp_path / "precious" / "notes.txt").write_text("keep me")
+    model = TfidfLogisticStudent().fit(TEXTS, [1, 0, 1, 0])
+    with pytest.raises(ArtifactError, match="refusing to overwrite"):
+        save_model(model, tmp_path / "precious", kind="student")
+    assert (tmp_path / "precious" / "notes.txt").read_text() == "keep me"

@@ -1,0 +1,180 @@
+"""The plugin host: entry points, listing, failures, conflicts, and out-of-tree plugins."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from moderation.plugins import HOOKS, PluginError, build_registry, entry_points, get_registry
+from tests.conftest import ROOT, make_distribution, pip_install_target, run_cli
+
+GOOD = """
+from moderation import hookimpl
+
+class Echo:
+    '''Scores by text length (test plugin).'''
+    name = "echo"
+    def score(self, texts):
+        return [min(len(t) / 100, 1.0) for t in texts]
+
+@hookimpl
+def register_students(register):
+    register(Echo)
+"""
+
+
+def test_builtins_come_through_the_entry_point_group():
+    registry = get_registry()
+    student = registry.get("student", "tfidf-lr")
+    dataset = registry.get("dataset", "demo")
+    assert (student.distribution, dataset.distribution) == ("moderation", "moderation")
+    assert {ep.name for ep in entry_points() if ep.dist.name == "moderation"} >= {"tfidf_lr", "demo"}
+    assert student.description.startswith("Word and character n-gram")
+
+
+def test_plugins_json_lists_kind_name_distribution():
+    result = run_cli("plugins", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert {"kind": "student", "name": "tfidf-lr", "distribution": "moderation"}.items() <= next(
+        r for r in rows if r["name"] == "tfidf-lr").items()
+    assert all(r["kind"] in set(HOOKS) for r in rows)
+
+
+def test_plugins_table_has_the_columns():
+    result = run_cli("plugins")
+    header = result.stdout.splitlines()[0].split()
+    assert header == ["kind", "name", "description", "distribution", "version"]
+    assert any(line.split()[:2] == ["student", "tfidf-lr"] for line in result.stdout.splitlines())
+
+
+@pytest.fixture
+def broken_site(tmp_path: Path) -> Path:
+    site = tmp_path / "site"
+    make_distribution(site, "broken-import", "1.0", {"boom": "boom_plugin"},
+                      {"boom_plugin": "raise RuntimeError('cannot import me')\n"})
+    make_distribution(site, "broken-hook", "2.0", {"bad_hook": "bad_hook_plugin"}, {"bad_hook_plugin": """
+        from moderation import hookimpl
+
+        @hookimpl
+        def register_students(register):
+            raise ValueError("registration exploded")
+        """})
+    make_distribution(site, "misspelt", "0.1", {"typo": "typo_plugin"}, {"typo_plugin": """
+        from moderation import hookimpl
+
+        @hookimpl
+        def register_studnets(register):
+            pass
+        """})
+    make_distribution(site, "good-plugin", "3.1", {"echo": "echo_plugin"}, {"echo_plugin": GOOD})
+    return site
+
+
+def test_broken_plugins_are_listed_with_their_errors(broken_site, monkeypatch):
+    monkeypatch.syspath_prepend(str(broken_site))
+    registry = build_registry(entry_points())
+    errors = {f.distribution: f.error for f in registry.failures}
+    assert "RuntimeError: cannot import me" in errors["broken-import"]
+    assert "registration exploded" in errors["broken-hook"]
+    assert "register_studnets" in errors["misspelt"]
+    assert registry.get("student", "echo").distribution == "good-plugin"
+    assert registry.get("student", "tfidf-lr").distribution == "moderation"
+
+
+def test_broken_plugin_never_takes_the_cli_down(broken_site, default_model):
+    env = {"PYTHONPATH": str(broken_site)}
+    listing = run_cli("plugins", env_extra=env)
+    assert listing.returncode == 0, listing.stderr
+    assert "3 plugin(s) failed" in listing.stdout and "cannot import me" in listing.stdout
+    scored = run_cli("score", "--json", "have a nice day", env_extra=env)
+    assert scored.returncode == 0, scored.stderr
+    assert 0.0 <= json.loads(scored.stdout)["score"] <= 1.0
+
+
+def test_same_kind_and_name_from_two_distributions_is_a_clear_error(tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    make_distribution(site, "first-dist", "1.0", {"echo": "echo_a"}, {"echo_a": GOOD})
+    make_distribution(site, "second-dist", "2.0", {"echo": "echo_b"}, {"echo_b": GOOD})
+    monkeypatch.syspath_prepend(str(site))
+    registry = build_registry(entry_points())
+    with pytest.raises(PluginError) as info:
+        registry.get("student", "echo")
+    assert "first-dist 1.0" in str(info.value) and "second-dist 2.0" in str(info.value)
+    listed = [r for r in registry.rows() if r.name == "echo"]
+    assert len(listed) == 2 and all("more than one plugin" in r.error for r in listed)
+    assert registry.get("student", "tfidf-lr")  # the rest still works
+
+
+def test_unknown_plugin_names_what_is_installed():
+    with pytest.raises(PluginError, match="no student plugin named 'nope'.*tfidf-lr"):
+        get_registry().get("student", "nope")
+
+
+def test_out_of_tree_plugin_installs_lists_and_scores(tmp_path, default_model):
+    target = tmp_path / "site"
+    pip_install_target(ROOT / "examples" / "moderation-hashing-sgd", target)
+    env = {"PYTHONPATH": str(target)}
+    rows = json.loads(run_cli("plugins", "--json", env_extra=env).stdout)
+    row = next(r for r in rows if r["name"] == "hashing-sgd")
+    assert (row["kind"], row["distribution"], row["version"]) == ("student", "moderation-hashing-sgd", "0.2.0")
+    out = tmp_path / "model"
+    train = f"""
+from pathlib import Path
+from moderation.data import load_records
+from moderation.training import train_student
+records = load_records("demo")
+m = train_student("hashing-sgd", [r for r in records if r.split != "test"],
+                  [r for r in records if r.split == "test"], Path({str(out)!r}))
+print(m.metrics["test_roc_auc"])
+"""
+    trained = subprocess.run([sys.executable, "-c", train], capture_output=True, text=True,
+                             env={**__import__("os").environ, **env}, timeout=300)
+    assert trained.returncode == 0, trained.stderr
+    assert float(trained.stdout) > 0.75  # it learned something real from the demo data
+    scored = run_cli("score", "--json", "--model", str(out), "you are a moron", env_extra=env)
+    assert scored.returncode == 0, scored.stderr
+    assert json.loads(scored.stdout)["model"].startswith("hashing-sgd@")
+
+
+def test_plugins_new_writes_an_installable_package(tmp_path):
+    made = run_cli("plugins", "new", "keyword-student", "--dir", str(tmp_path))
+    assert made.returncode == 0, made.stderr
+    package = tmp_path / "moderation-keyword-student"
+    assert {p.name for p in package.rglob("*") if p.is_file()} == {
+        "pyproject.toml", "moderation_keyword_student.py", "test_moderation_keyword_student.py", "README.md"}
+    target = tmp_path / "site"
+    pip_install_target(package, target)
+    env = {"PYTHONPATH": str(target)}
+    rows = json.loads(run_cli("plugins", "--json", env_extra=env).stdout)
+    assert any(r["name"] == "keyword-student" and r["distribution"] == "moderation-keyword-student"
+               and r["error"] is None for r in rows)
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--no-header",
+                            "-o", "addopts=", str(package / "tests")], capture_output=True, text=True,
+                           env={**__import__("os").environ, **env}, cwd=tmp_path, timeout=300)
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+    assert "3 passed" in tests.stdout
+
+
+def test_plugins_new_refuses_bad_names_and_existing_folders(tmp_path):
+    bad = run_cli("plugins", "new", "Bad Name", "--dir", str(tmp_path))
+    assert bad.returncode == 1 and "lower-case words" in bad.stderr
+    assert run_cli("plugins", "new", "twice", "--dir", str(tmp_path)).returncode == 0
+    again = run_cli("plugins", "new", "twice", "--dir", str(tmp_path))
+    assert again.returncode == 1 and "already exists" in again.stderr
+
+
+def test_wheel_has_no_generic_top_level_modules(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                    "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True, timeout=300)
+    wheel = next(tmp_path.glob("moderation-*.whl"))
+    tops = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
+    assert tops == {"moderation", "moderation_plugins", "moderation_web", "moderation-0.1.0.dist-info"}
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "moderation_plugins/data/demo.csv" in names
+    assert "moderation/templates/student/module.py.tmpl" in names

@@ -1,0 +1,164 @@
+"""`moderation score`: one text or a whole file, the default model, and every kind of bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from moderation.artifacts import read_manifest
+from tests.conftest import run_cli
+
+
+def test_default_model_is_built_on_first_use_then_reused(tmp_path):
+    home = {"MODERATION_HOME": str(tmp_path / "home")}
+    first = run_cli("score", "--json", "you are a complete idiot", env_extra=home)
+    assert first.returncode == 0, first.stderr
+    assert "Building the default model from the demo data" in first.stderr
+    model = tmp_path / "home" / "models" / "default"
+    manifest = read_manifest(model)
+    assert manifest.plugin == "tfidf-lr" and manifest.metrics["test_roc_auc"] > 0.8
+    second = run_cli("score", "--json", "you are a complete idiot", env_extra=home)
+    assert "Building" not in second.stderr
+    assert json.loads(second.stdout)["score"] == json.loads(first.stdout)["score"]
+
+
+def test_json_output_has_score_decision_model(default_model):
+    result = run_cli("score", "--json", "--model", str(default_model), "shut up you stupid moron")
+    out = json.loads(result.stdout)
+    assert 0.0 <= out["score"] <= 1.0 and out["decision"] in ("allow", "review", "block")
+    assert out["model"] == read_manifest(default_model).model_id
+    assert out["latency_ms"] > 0
+
+
+def test_thresholds_decide(default_model):
+    text = "shut up you stupid moron"
+    score = json.loads(run_cli("score", "--json", text).stdout)["score"]
+    allow = json.loads(run_cli("score", "--json", "--review-threshold", str(min(score + 0.01, 1.0)),
+                               "--block-threshold", "1.0", text).stdout)
+    block = json.loads(run_cli("score", "--json", "--review-threshold", "0.0",
+                               "--block-threshold", str(max(score - 0.001, 0.0)), text).stdout)
+    assert (allow["decision"], block["decision"]) == ("allow", "block")
+    text_out = run_cli("score", text)
+    assert text_out.stdout.startswith(json.loads(run_cli("score", "--json", text).stdout)["decision"])
+
+
+def test_toxic_scores_above_clean(default_model):
+    def score(text: str) -> float:
+        return json.loads(run_cli("score", "--json", text).stdout)["score"]
+
+    assert score("fuck you, you worthless piece of shit") > score("thank you for the thoughtful edit") + 0.3
+
+
+def test_reads_text_from_stdin(default_model):
+    result = run_cli("score", "--json", "-", input="you idiot\n")
+    assert result.returncode == 0 and "score" in json.loads(result.stdout)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["   "], "text is empty"),
+    (["x" * 100_001], "over the limit"),
+    (["--review-threshold", "0.9", "--block-threshold", "0.5", "hi"], "thresholds must satisfy"),
+    (["--model", "/nonexistent/model", "hi"], "does not exist"),
+    (["--input", "/nonexistent.csv", "--out", "x.csv"], "does not exist"),
+])
+def test_bad_input_is_one_clear_line(default_model, args, message):
+    result = run_cli("score", *args)
+    assert result.returncode == 1
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_needs_text_or_input(default_model):
+    assert run_cli("score").returncode == 2
+    assert "--input needs --out" in run_cli("score", "--input", "a.csv").stderr
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding, errors="surrogateescape"))
+    return path
+
+
+def test_csv_keeps_every_column_and_reports_bad_rows_by_line(default_model, tmp_path):
+    source = write(tmp_path / "in.csv", (
+        "id,comment,lang\n"
+        "1,you are an idiot,en\n"
+        '2,"a comment\nover two lines",en\n'
+        "3,too,many,fields\n"
+        "4,,en\n"
+        "5,have a lovely day,en\n"
+    ))
+    out = tmp_path / "out.csv"
+    result = run_cli("score", "--input", str(source), "--text-column", "comment", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(out.open()))
+    assert [r["id"] for r in rows] == ["1", "2", "5"]
+    assert list(rows[0]) == ["id", "comment", "lang", "score", "decision"]
+    assert rows[1]["comment"] == "a comment\nover two lines"
+    assert all(0 <= float(r["score"]) <= 1 and r["decision"] in ("allow", "review", "block") for r in rows)
+    assert "line 5: expected 3 fields, found 4" in result.stderr
+    assert "line 6: text is empty" in result.stderr
+    rejects = list(csv.DictReader(Path(str(out) + ".rejected.csv").read_text().splitlines()))
+    assert [(r["line"], r["raw"]) for r in rejects] == [("5", "3,too,many,fields"), ("6", "4,,en")]
+
+
+def test_csv_with_wrong_encoding_loses_nothing(default_model, tmp_path):
+    source = write(tmp_path / "latin.csv", "text\ncaf\xe9 au lait you idiot\nplain ascii\n", encoding="latin-1")
+    out = tmp_path / "out.csv"
+    result = run_cli("score", "--json", "--input", str(source), "--out", str(out))
+    report = json.loads(result.stdout)
+    assert report["scored"] == 1 and report["rejected"][0]["line"] == 2
+    assert "--encoding" in report["rejected"][0]["reason"]
+    raw = Path(report["rejects_file"]).read_bytes()
+    assert b"caf\xe9 au lait" in raw  # the original bytes are kept, not mangled
+    fixed = run_cli("score", "--json", "--encoding", "latin-1", "--input", str(source), "--out", str(out))
+    assert json.loads(fixed.stdout)["scored"] == 2
+    assert "café au lait" in out.read_text(encoding="utf-8")
+
+
+def test_csv_header_problems(default_model, tmp_path):
+    missing = run_cli("score", "--input", str(write(tmp_path / "a.csv", "body\nhello\n")),
+                      "--out", str(tmp_path / "o.csv"))
+    assert missing.returncode == 1 and "no column 'text' (columns: body)" in missing.stderr
+    taken = run_cli("score", "--input", str(write(tmp_path / "b.csv", "text,score\nhello,1\n")),
+                    "--out", str(tmp_path / "o.csv"))
+    assert taken.returncode == 1 and "already has column(s) score" in taken.stderr
+    empty = run_cli("score", "--input", str(write(tmp_path / "c.csv", "")), "--out", str(tmp_path / "o.csv"))
+    assert empty.returncode == 1 and "is empty" in empty.stderr
+    mixed = run_cli("score", "--input", str(write(tmp_path / "d.csv", "text\nhi\n")),
+                    "--out", str(tmp_path / "o.jsonl"))
+    assert mixed.returncode == 1 and "must have the input's format" in mixed.stderr
+
+
+def test_jsonl_scores_objects_and_reports_bad_lines(default_model, tmp_path):
+    source = write(tmp_path / "in.jsonl", "\n".join([
+        json.dumps({"text": "you moron", "user": {"id": 7}}),
+        "{broken json",
+        json.dumps(["not", "an", "object"]),
+        json.dumps({"body": "no text field"}),
+        json.dumps({"text": 42}),
+        json.dumps({"text": "nice work, thanks"}),
+    ]) + "\n")
+    out = tmp_path / "out.jsonl"
+    result = run_cli("score", "--json", "--input", str(source), "--out", str(out))
+    report = json.loads(result.stdout)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["text"] for r in rows] == ["you moron", "nice work, thanks"]
+    assert rows[0]["user"] == {"id": 7} and set(rows[0]) == {"text", "user", "score", "decision"}
+    assert [(r["line"], r["reason"].split(":")[0]) for r in report["rejected"]] == [
+        (2, "invalid JSON"), (3, "line is not a JSON object"), (4, "no 'text' field (use --text-column)"),
+        (5, "text must be a string, got int")]
+
+
+def test_many_rows_are_scored_in_batches(default_model, tmp_path):
+    source = tmp_path / "big.csv"
+    with source.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["n", "text"])
+        writer.writerows([i, f"comment number {i} you idiot" if i % 2 else f"comment {i} is fine"]
+                         for i in range(1000))
+    out = tmp_path / "big_out.csv"
+    result = run_cli("score", "--json", "--batch-size", "64", "--input", str(source), "--out", str(out))
+    assert json.loads(result.stdout)["scored"] == 1000
+    assert [int(r["n"]) for r in csv.DictReader(out.open())] == list(range(1000))

@@ -1,0 +1,1 @@
+"""The moderation web app (Flask): form, JSON API, review queue and reports."""
