@@ -1,0 +1,60 @@
+"""Options and error handling shared by the CLI verbs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from moderation.artifacts import ArtifactError
+from moderation.plugins import PluginError
+from moderation.policy import Policy
+from moderation.scoring import InputError
+
+USER_ERRORS = (ArtifactError, PluginError, InputError, ValueError, FileExistsError)
+
+
+def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Report the project's own errors as one clear line and exit status 1, without a traceback."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except USER_ERRORS as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper
+
+
+def model_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--model", "model_path", type=click.Path(path_type=Path), default=None,
+        help="Saved model directory. Default: the default model, built from the demo data on first use.",
+    )(command)
+
+
+def policy_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option("--block-threshold", type=float, default=Policy.block, show_default=True,
+                           help="Scores at or above this are blocked.")(command)
+    return click.option("--review-threshold", type=float, default=Policy.review, show_default=True,
+                        help="Scores at or above this go to human review.")(command)
+
+
+def json_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")(command)
+
+
+def resolve_model_path(model_path: Path | None) -> Path:
+    """``--model`` if given, else the default model (built, with a notice, on first use)."""
+    if model_path is not None:
+        return model_path
+    from moderation.defaults import default_model_path, ensure_default_model
+
+    if not (default_model_path() / "manifest.json").is_file():
+        click.echo(f"Building the default model from the demo data into {default_model_path()} "
+                   "(first use only)...", err=True)
+    return ensure_default_model()
