@@ -1,22 +1,263 @@
-"""Access to data sets through their plugins, and fingerprints of what a model was trained on."""
+"""The data layer: loading data sets through their plugins into canonical records, with deterministic
+splits, held-out identity slices that can never reach training, and an account of every bad row."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-from collections.abc import Iterable
+import heapq
+import math
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
+from moderation.identities import LEXICON_VERSION, groups_of, match_terms
 from moderation.plugins import get_registry
 from moderation.protocols import Dataset, Record
-from moderation.splits import text_hash
+from moderation.splits import assign_split, normalize, text_hash
+from moderation.tables import InputError, Rejected, Row, open_table
+
+DATA_DIR_ENV = "MODERATION_DATA_DIR"
+HELD_OUT = "audit"
+UNLABELED = "unlabeled"
+TRAINING_PURPOSES = ("train", "label", "distill")
+MAX_EXAMPLES = 20
 
 
-def get_dataset(name: str, **params) -> Dataset:
-    return get_registry().create("dataset", name, **params)
+class DataError(InputError):
+    """A data set is missing, or cannot be used the way it was asked for."""
 
 
-def load_records(name: str, split: str | None = None, **params) -> list[Record]:
-    """All records of a data set, or those of one split."""
-    return [r for r in get_dataset(name, **params).records() if split is None or r.split == split]
+class HeldOutError(DataError, PermissionError):
+    """Held-out audit rows were about to reach training, labeling or distillation."""
+
+
+def resolve_data_dir(data_dir: str | Path | None = None) -> Path:
+    """``--data-dir`` if given, else ``$MODERATION_DATA_DIR``, else ``<data home>/data``."""
+    if data_dir is not None:
+        return Path(data_dir)
+    if os.environ.get(DATA_DIR_ENV):
+        return Path(os.environ[DATA_DIR_ENV])
+    from moderation.defaults import data_home
+
+    return data_home() / "data"
+
+
+@dataclass(frozen=True)
+class SplitPlan:
+    """How a data set's rows are divided. Rows that mention an identity are held out for audits with
+    probability ``audit_fraction`` (by content hash); ``audit_only`` sets hold out every row."""
+
+    train: float = 0.6
+    validation: float = 0.1
+    test: float = 0.2
+    unlabeled: float = 0.1
+    audit_fraction: float = 0.5
+    audit_only: bool = False
+
+    def fractions(self) -> dict[str, float]:
+        return {"train": self.train, "validation": self.validation, "test": self.test, UNLABELED: self.unlabeled}
+
+
+def make_record(id: str, text: str, toxicity: float, *, identities: Iterable[str] = (), source: str = "",
+                terms: Iterable[str] = ()) -> Record:
+    """A validated record; raises ``ValueError`` (reported against the row) for unusable values."""
+    toxicity = float(toxicity)
+    if not math.isfinite(toxicity) or not 0.0 <= toxicity <= 1.0:
+        raise ValueError(f"toxicity {toxicity!r} is not a probability in [0, 1]")
+    return Record(id=str(id), text=text, toxicity=toxicity, label=int(toxicity >= 0.5),
+                  identities=tuple(identities), source=source, terms=tuple(terms))
+
+
+def content_id(prefix: str, text: str) -> str:
+    return f"{prefix}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:12]}"
+
+
+class FileDataset:
+    """Base for data sets read from CSV/JSONL files under the data directory (or absolute paths).
+
+    Subclasses set ``name``, ``license``, ``files``, ``where`` (how to get the files), optionally
+    ``required`` columns and ``split_plan``, and define ``to_record(row: Row) -> Record``.
+    """
+
+    name: str
+    license: str
+    files: tuple[str, ...] = ()
+    where: str = ""
+    required: tuple[str, ...] = ()
+    encoding: str = "utf-8"
+    split_plan = SplitPlan()
+
+    def __init__(self, data_dir: str | Path | None = None) -> None:
+        self.data_dir = resolve_data_dir(data_dir)
+
+    def paths(self) -> list[Path]:
+        return [self.data_dir / f for f in self.files]
+
+    def present(self) -> bool:
+        return all(p.is_file() for p in self.paths())
+
+    def records(self) -> Iterator[Record | Rejected]:
+        for path in self.paths():
+            if not path.is_file():
+                raise DataError(
+                    f"data set {self.name!r}: {path} not found. {self.where} Then point --data-dir "
+                    f"(or ${DATA_DIR_ENV}) at the folder that holds it (now: {self.data_dir})."
+                )
+            for row in open_table(path, self.encoding, self.required).rows:
+                if isinstance(row, Rejected):
+                    yield Rejected(row.line, f"{path.name}: {row.reason}", row.raw)
+                    continue
+                try:
+                    yield self.to_record(row)
+                except (ValueError, KeyError, TypeError) as exc:
+                    yield Rejected(row.line, f"{path.name}: {type(exc).__name__}: {exc}", row.raw)
+
+    def to_record(self, row: Row) -> Record:  # pragma: no cover - every subclass defines it
+        raise TypeError(f"{type(self).__name__} must define to_record(row)")
+
+
+@dataclass
+class DataReport:
+    """What loading found: rows read and kept, and every kind of problem, counted, with examples."""
+
+    rows_read: int = 0
+    kept: int = 0
+    malformed: int = 0
+    bad_encoding: int = 0
+    empty_texts: int = 0
+    duplicate_ids: int = 0
+    duplicate_texts: int = 0
+    dropped_by_limit: int = 0
+    examples: list[dict[str, str]] = field(default_factory=list)
+
+    def problem(self, kind: str, where: str, reason: str, raw: str = "") -> None:
+        """Count a problem; keep the first few as examples (``where``: "line 12" or "row 7 (id x)")."""
+        setattr(self, kind, getattr(self, kind) + 1)
+        if len(self.examples) < MAX_EXAMPLES:
+            self.examples.append({"kind": kind, "where": where, "reason": reason, "raw": raw[:200]})
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class LoadedData:
+    """A loaded data set: records with their splits, and the loading report."""
+
+    name: str
+    records: list[Record]
+    report: DataReport
+    plan: SplitPlan
+    lexicon_version: str = LEXICON_VERSION
+
+    def split(self, split: str, purpose: str = "evaluate") -> list[Record]:
+        """The records of one split. Held-out audit rows are refused to training purposes."""
+        if split == HELD_OUT and purpose in TRAINING_PURPOSES:
+            raise HeldOutError(f"the {HELD_OUT!r} split of {self.name!r} is held out for audits; "
+                               f"it cannot be used to {purpose}")
+        return [r for r in self.records if r.split == split]
+
+    def split_counts(self) -> dict[str, int]:
+        return dict(Counter(r.split for r in self.records))
+
+
+def require_trainable(records: Sequence[Record], purpose: str) -> None:
+    """Refuse held-out rows for training, labeling or distillation, whichever path they came by."""
+    held = sum(r.split == HELD_OUT for r in records)
+    if held:
+        raise HeldOutError(f"{held} of the rows given to {purpose} belong to the held-out {HELD_OUT!r} split; "
+                           "audit slices can never be trained, labeled or distilled on")
+
+
+def _hash_point(text: str, salt: str) -> float:
+    digest = hashlib.sha256(f"{salt}\0{normalize(text)}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def _assign(record: Record, plan: SplitPlan) -> str:
+    if plan.audit_only or (record.identities and _hash_point(record.text, "audit") < plan.audit_fraction):
+        return HELD_OUT
+    return assign_split(record.text, plan.fractions())
+
+
+def _hide_label(record: Record) -> Record:
+    return dataclasses.replace(record, toxicity=math.nan, label=-1)
+
+
+def _canonical(items: Iterable[Record | Rejected], plan: SplitPlan, report: DataReport) -> Iterator[Record]:
+    seen_ids: Counter[str] = Counter()
+    seen_texts: set[bytes] = set()
+    for item in items:
+        report.rows_read += 1
+        if isinstance(item, Rejected):
+            kind = "bad_encoding" if "not valid" in item.reason else "malformed"
+            report.problem(kind, f"line {item.line}", item.reason, item.raw)
+            continue
+        where = f"row {report.rows_read} (id {item.id})"
+        if not isinstance(item.text, str) or not item.text.strip():
+            report.problem("empty_texts", where, "empty text")
+            continue
+        key = bytes.fromhex(text_hash(item.text))  # 32 bytes, not a 64-character string, per row kept
+        if key in seen_texts:
+            report.problem("duplicate_texts", where, "same text as an earlier row; first kept", item.text)
+            continue
+        seen_texts.add(key)
+        seen_ids[item.id] += 1
+        record_id = item.id
+        if seen_ids[item.id] > 1:
+            record_id = f"{item.id}~{seen_ids[item.id]}"
+            report.problem("duplicate_ids", where, f"id repeated; kept as {record_id!r}")
+        lexicon_terms = match_terms(item.text)
+        identities = tuple(sorted(set(item.identities) | set(groups_of(lexicon_terms))))
+        record = dataclasses.replace(item, id=record_id, identities=identities, terms=item.terms or lexicon_terms)
+        yield dataclasses.replace(record, split=_assign(record, plan))
+
+
+def get_dataset(name: str, data_dir: str | Path | None = None, **params: Any) -> Dataset:
+    """A data set plugin by name; a path to a .csv/.jsonl file uses the ``csv`` plugin."""
+    if Path(name).suffix.lower() in (".csv", ".jsonl", ".gz") or os.sep in name:
+        return get_registry().create("dataset", "csv", path=Path(name), data_dir=data_dir, **params)
+    return get_registry().create("dataset", name, data_dir=data_dir, **params)
+
+
+def load(name: str, data_dir: str | Path | None = None, *, limit: int | None = None,
+         labeled: int | None = None, **params: Any) -> LoadedData:
+    """Load one data set, or several pooled (``"davidson,jigsaw_toxic"``), into canonical records.
+
+    ``limit`` keeps that many rows (chosen by content hash, so the same rows whatever the file order);
+    ``labeled`` keeps that many training rows labeled and moves the rest of train to ``unlabeled``.
+    Rows of ``unlabeled`` have their labels hidden.
+    """
+    names = [n.strip() for n in name.split(",") if n.strip()]
+    datasets = [get_dataset(n, data_dir, **params) for n in names]
+    plans = [getattr(ds, "split_plan", SplitPlan()) for ds in datasets]
+    if len(datasets) > 1 and any(p.audit_only for p in plans):
+        raise DataError("template (audit-only) data sets cannot be pooled with training data")
+    plan = plans[0] if len(plans) == 1 else SplitPlan()
+    report = DataReport()
+    records = list(_canonical((r for ds in datasets for r in ds.records()), plan, report))
+    if limit is not None:
+        kept = heapq.nsmallest(limit, records, key=lambda r: _hash_point(r.text, "limit"))
+        report.dropped_by_limit = len(records) - len(kept)
+        chosen = {id(r) for r in kept}
+        records = [r for r in records if id(r) in chosen]
+    if labeled is not None:
+        train = sorted((r for r in records if r.split == "train"), key=lambda r: _hash_point(r.text, "labeled"))
+        moved = {id(r) for r in train[labeled:]}
+        records = [dataclasses.replace(r, split=UNLABELED) if id(r) in moved else r for r in records]
+    records = [_hide_label(r) if r.split == UNLABELED else r for r in records]
+    report.kept = len(records)
+    return LoadedData(",".join(names), records, report, plan)
+
+
+def load_records(name: str, split: str | None = None, **params: Any) -> list[Record]:
+    """All records of a data set, or those of one split (the held-out split only for audits)."""
+    data = load(name, **params)
+    return data.records if split is None else data.split(split)
 
 
 def fingerprint(records: Iterable[Record]) -> str:

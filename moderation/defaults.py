@@ -9,7 +9,7 @@ from pathlib import Path
 import platformdirs
 
 from moderation.artifacts import MANIFEST
-from moderation.data import load_records
+from moderation.data import load
 from moderation.training import train_student
 
 DEFAULT_STUDENT = "tfidf-lr"
@@ -34,9 +34,9 @@ def ensure_default_model() -> Path:
     with (path.parent / ".default.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # several servers starting at once build it only once
         if not (path / MANIFEST).is_file():
-            records = load_records(DEFAULT_DATA)
-            train = [r for r in records if r.split in ("train", "validation")]
-            test = [r for r in records if r.split == "test"]
+            data = load(DEFAULT_DATA)
+            train = data.split("train", "train") + data.split("validation", "train")
+            test = data.split("test")
             train_student(DEFAULT_STUDENT, train, test, path,
                           lineage={"data": DEFAULT_DATA, "built": "default model, on first use"})
     return path

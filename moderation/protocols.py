@@ -12,15 +12,20 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from moderation.tables import Rejected
+
 SPLITS = ("train", "validation", "test", "unlabeled", "audit")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Record:
     """One comment in the canonical form every data set yields.
 
     ``toxicity`` is a soft label in [0, 1] (an annotator fraction where the source has one);
-    ``label`` is ``toxicity >= 0.5``; ``identities`` are the identity groups the text mentions.
+    ``label`` is ``toxicity >= 0.5``; ``identities`` are the identity groups the text mentions (from
+    the source's columns and the lexicon in ``moderation.identities``); ``terms`` are the identity
+    words themselves. ``split`` is assigned by the data layer (``moderation.data.load``), not by plugins.
+    Rows of the ``unlabeled`` split carry ``toxicity`` NaN and ``label`` -1: their labels are hidden.
     """
 
     id: str
@@ -29,7 +34,8 @@ class Record:
     label: int
     identities: tuple[str, ...] = ()
     source: str = ""
-    split: str = "train"
+    split: str = ""
+    terms: tuple[str, ...] = ()
 
 
 @runtime_checkable
@@ -115,8 +121,14 @@ class Audit(Protocol):
 
 @runtime_checkable
 class Dataset(Protocol):
+    """A data set. Factories take ``data_dir`` (where shared data lives) as a keyword argument.
+
+    Optional attributes the data layer reads: ``split_plan`` (a ``moderation.data.SplitPlan``;
+    ``audit_only=True`` for template sets), ``present()`` (whether its files exist).
+    """
+
     name: str
     license: str
 
-    def records(self) -> Iterator[Record]:
-        """Yield every row of the data set, with its split assigned."""
+    def records(self) -> Iterator[Record | Rejected]:
+        """Yield every row as a ``Record`` (split left empty), or a ``Rejected`` row it could not read."""

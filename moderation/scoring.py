@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,14 +15,10 @@ from tqdm import tqdm
 
 from moderation.policy import Policy
 from moderation.protocols import Scorer
+from moderation.tables import InputError, Rejected, Row, open_table, table_format
 
 MAX_TEXT_CHARS = 100_000
 OUTPUT_COLUMNS = ("score", "decision")
-FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-
-
-class InputError(ValueError):
-    """The input cannot be scored as given; the message says what is wrong and how to fix it."""
 
 
 def check_text(text: Any, max_chars: int = MAX_TEXT_CHARS) -> str:
@@ -61,13 +56,6 @@ def score_texts(scorer: Scorer, texts: Sequence[str], batch_size: int = 256) -> 
 
 
 @dataclass
-class Rejected:
-    line: int
-    reason: str
-    raw: str
-
-
-@dataclass
 class FileReport:
     output: Path
     scored: int = 0
@@ -75,101 +63,18 @@ class FileReport:
     rejects_path: Path | None = None
 
 
-@dataclass
-class _Row:
-    line: int
-    values: dict[str, Any]
-    raw: str
-
-
-def file_format(path: Path) -> str:
-    try:
-        return FORMATS[path.suffix.lower()]
-    except KeyError:
-        raise InputError(f"{path}: unknown file type {path.suffix!r}; use .csv or .jsonl") from None
-
-
-def _bad_text(value: Any) -> str | None:
-    try:
-        check_text(value)
-    except InputError as exc:
-        return str(exc)
-    if any("\udc80" <= ch <= "\udcff" for ch in value):
-        return "text is not valid in the file's encoding (pass --encoding, e.g. --encoding latin-1)"
-    return None
-
-
-def _read_csv(path: Path, text_column: str, encoding: str) -> tuple[list[str], Iterator[_Row | Rejected]]:
-    fh = path.open(encoding=encoding, errors="surrogateescape", newline="")
-    reader = csv.reader(fh)
-    header = next(reader, None)
-    if header is None:
-        fh.close()
-        raise InputError(f"{path} is empty: a CSV needs a header row with a {text_column!r} column")
-    if text_column not in header:
-        fh.close()
-        raise InputError(f"{path} has no column {text_column!r} (columns: {', '.join(header)}); use --text-column")
-    taken = [c for c in OUTPUT_COLUMNS if c in header]
+def _checked(row: Row | Rejected, text_column: str) -> Row | Rejected:
+    """A row stays a ``Row`` only if its text can be scored and it has no column the output adds."""
+    if isinstance(row, Rejected):
+        return row
+    taken = [c for c in OUTPUT_COLUMNS if c in row.values]
     if taken:
-        fh.close()
-        raise InputError(f"{path} already has column(s) {', '.join(taken)}; rename them before scoring")
-
-    def rows() -> Iterator[_Row | Rejected]:
-        with fh:
-            start = reader.line_num + 1
-            while True:
-                try:
-                    fields = next(reader)
-                except StopIteration:
-                    return
-                except csv.Error as exc:
-                    yield Rejected(start, f"unreadable CSV: {exc}", "")
-                    start = reader.line_num + 1
-                    continue
-                raw = _csv_line(fields)
-                if len(fields) != len(header):
-                    yield Rejected(start, f"expected {len(header)} fields, found {len(fields)}", raw)
-                else:
-                    values = dict(zip(header, fields, strict=True))
-                    reason = _bad_text(values[text_column])
-                    yield Rejected(start, reason, raw) if reason else _Row(start, values, raw)
-                start = reader.line_num + 1
-
-    return header, rows()
-
-
-def _csv_line(fields: list[str]) -> str:
-    line = io.StringIO()
-    csv.writer(line, lineterminator="").writerow(fields)
-    return line.getvalue()
-
-
-def _read_jsonl(path: Path, text_column: str, encoding: str) -> tuple[list[str], Iterator[_Row | Rejected]]:
-    def rows() -> Iterator[_Row | Rejected]:
-        with path.open("rb") as fh:
-            for number, data in enumerate(fh, start=1):
-                if not data.strip():
-                    continue
-                raw = data.decode(encoding, errors="surrogateescape").rstrip("\r\n")
-                try:
-                    values = json.loads(data.decode(encoding))
-                except UnicodeDecodeError:
-                    yield Rejected(number, f"not valid {encoding} (pass --encoding)", raw)
-                    continue
-                except json.JSONDecodeError as exc:
-                    yield Rejected(number, f"invalid JSON: {exc.msg} at column {exc.colno}", raw)
-                    continue
-                if not isinstance(values, dict):
-                    yield Rejected(number, "line is not a JSON object", raw)
-                elif text_column not in values:
-                    yield Rejected(number, f"no {text_column!r} field (use --text-column)", raw)
-                elif taken := [c for c in OUTPUT_COLUMNS if c in values]:
-                    yield Rejected(number, f"already has field(s) {', '.join(taken)}", raw)
-                else:
-                    reason = _bad_text(values[text_column])
-                    yield Rejected(number, reason, raw) if reason else _Row(number, values, raw)
-
-    return [], rows()
+        return Rejected(row.line, f"already has field(s) {', '.join(taken)}; rename them before scoring", row.raw)
+    try:
+        check_text(row.values[text_column])
+    except InputError as exc:
+        return Rejected(row.line, str(exc), row.raw)
+    return row
 
 
 class _Writer:
@@ -183,7 +88,7 @@ class _Writer:
             self.csv = csv.writer(self.fh)
             self.csv.writerow([*header, *OUTPUT_COLUMNS])
 
-    def write(self, row: _Row, score: float, decision: str) -> None:
+    def write(self, row: Row, score: float, decision: str) -> None:
         if self.fmt == "csv":
             self.csv.writerow([*row.values.values(), f"{score:.6f}", decision])
         else:
@@ -220,17 +125,15 @@ def score_file(
     ``score`` and ``decision`` added). Rows that cannot be scored go, with their line numbers and
     reasons, to ``<output>.rejected.csv``."""
     policy = policy or Policy()
-    fmt = file_format(input_path)
-    if file_format(output_path) != fmt:
-        raise InputError(f"--out must have the input's format ({fmt}): got {output_path.name}")
-    if not input_path.is_file():
-        raise InputError(f"input file {input_path} does not exist")
-    enc = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
-    reader = _read_csv if fmt == "csv" else _read_jsonl
-    header, rows = reader(input_path, text_column, enc)
+    fmt = table_format(input_path)
+    if table_format(output_path) != fmt or output_path.suffix.lower() == ".gz":
+        raise InputError(f"--out must have the input's format ({fmt}, not gzipped): got {output_path.name}")
+    table = open_table(input_path, encoding, required=[text_column])
+    if taken := [c for c in OUTPUT_COLUMNS if c in table.header]:
+        raise InputError(f"{input_path} already has column(s) {', '.join(taken)}; rename them before scoring")
     report = FileReport(output=output_path)
-    writer = _Writer(output_path, fmt, header, "utf-8")
-    batch: list[_Row] = []
+    writer = _Writer(output_path, table.format, table.header, "utf-8")
+    batch: list[Row] = []
 
     def flush() -> None:
         scores = score_texts(scorer, [r.values[text_column] for r in batch], batch_size)
@@ -240,7 +143,8 @@ def score_file(
         batch.clear()
 
     try:
-        for item in tqdm(rows, desc=f"scoring {input_path.name}", unit=" rows", disable=None):
+        for row in tqdm(table.rows, desc=f"scoring {input_path.name}", unit=" rows", disable=None):
+            item = _checked(row, text_column)
             if isinstance(item, Rejected):
                 report.rejected.append(item)
                 continue

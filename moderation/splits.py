@@ -6,12 +6,12 @@ import hashlib
 import re
 
 DEFAULT_FRACTIONS: dict[str, float] = {"train": 0.7, "validation": 0.1, "test": 0.2}
-_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_NON_WORD = re.compile(r"[\W_]+")
 
 
 def normalize(text: str) -> str:
-    """Lower-case, runs of non-alphanumerics collapsed: near-identical texts share one hash."""
-    return _NON_ALNUM.sub(" ", text.lower()).strip()
+    """Case-folded, runs of non-letters/digits (in any script) collapsed: near-identical texts share a hash."""
+    return _NON_WORD.sub(" ", text.casefold()).strip()
 
 
 def text_hash(text: str) -> str:

@@ -11,7 +11,7 @@ from sklearn.metrics import roc_auc_score
 from tqdm import tqdm
 
 from moderation.artifacts import Manifest, save_model
-from moderation.data import fingerprint
+from moderation.data import DataError, fingerprint, require_trainable
 from moderation.plugins import get_registry
 from moderation.protocols import Record
 from moderation.scoring import score_texts
@@ -36,6 +36,10 @@ def train_student(
     """Fit student plugin ``student`` on ``train`` (gold soft labels unless ``targets`` are given,
     e.g. a teacher's scores), measure it on ``test`` and save it to ``out``."""
     params = params or {}
+    require_trainable(train, "train")
+    if targets is None and any(r.label < 0 for r in train):
+        raise DataError("some training rows are unlabeled (their labels are hidden); "
+                        "label them with a teacher and train on its scores")
     with tqdm(total=3, desc=f"training {student}", unit=" step", disable=None) as bar:
         model = get_registry().create("student", student, **params)
         soft = [r.toxicity for r in train] if targets is None else list(targets)

@@ -2,40 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pandas as pd
-
 from moderation import hookimpl
+from moderation.data import FileDataset, SplitPlan, make_record
 from moderation.protocols import Record
-from moderation.splits import assign_split
+from moderation.tables import Row
 
 DEMO_CSV = Path(__file__).with_name("data") / "demo.csv"
 
 
-class DemoDataset:
+class DemoDataset(FileDataset):
     """1,493 labeled comments sampled from Davidson tweets, ToxiGen statements and Jigsaw comments."""
 
     name = "demo"
     license = "MIT (Davidson) + CDLA-Permissive-2.0 (ToxiGen) + CC-BY-SA 3.0 (Jigsaw text); see data/README.md"
+    files = (str(DEMO_CSV),)
+    where = "It ships inside the package; reinstall the project if it is missing."
+    required = ("id", "text", "toxicity", "identities", "source")
+    split_plan = SplitPlan(train=0.7, validation=0.1, test=0.2, unlabeled=0.0, audit_fraction=0.3)
 
-    def __init__(self, path: Path = DEMO_CSV) -> None:
-        self.path = Path(path)
-
-    def records(self) -> Iterator[Record]:
-        frame = pd.read_csv(self.path, dtype={"id": str, "text": str, "identities": str}, keep_default_na=False)
-        for row in frame.itertuples(index=False):
-            toxicity = float(row.toxicity)
-            yield Record(
-                id=row.id,
-                text=row.text,
-                toxicity=toxicity,
-                label=int(toxicity >= 0.5),
-                identities=tuple(g for g in row.identities.split(";") if g),
-                source=row.source,
-                split=assign_split(row.text),
-            )
+    def to_record(self, row: Row) -> Record:
+        v = row.values
+        return make_record(v["id"], v["text"], float(v["toxicity"]), source=v["source"],
+                           identities=[g for g in v["identities"].split(";") if g])
 
 
 @hookimpl

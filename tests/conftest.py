@@ -53,3 +53,11 @@ def pip_install_target(package: Path, target: Path) -> None:
     """Install a package's built form into ``target`` (no deps, no network) as pip would for a user."""
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
                     "--target", str(target), str(package)], check=True, capture_output=True, timeout=300)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real data sets in ../shared/data (or $MODERATION_DATA_DIR); tests that need them skip without."""
+    if not (SHARED_DATA / "davidson" / "labeled_data.csv").is_file():
+        pytest.skip(f"shared data not found at {SHARED_DATA}; set MODERATION_DATA_DIR to the shared data folder")
+    return SHARED_DATA

@@ -7,9 +7,9 @@ import shutil
 
 import numpy as np
 import pytest
-from moderation_plugins.tfidf_lr import TfidfLogisticStudent
 
 from moderation.artifacts import ArtifactError, files_fingerprint, load_model, read_manifest, save_model
+from moderation_plugins.tfidf_lr import TfidfLogisticStudent
 
 TEXTS = ["you are an idiot", "lovely weather today", "shut up, moron", "thanks for the help"]
 

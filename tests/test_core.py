@@ -6,13 +6,14 @@ import random
 
 import numpy as np
 import pytest
-from moderation_plugins.tfidf_lr import TfidfLogisticStudent
 
 from moderation.data import fingerprint, load_records
+from moderation.identities import GROUPS
 from moderation.policy import Policy
 from moderation.protocols import Exemplar, Prompt, Student
 from moderation.scoring import check_scores
 from moderation.splits import assign_split, normalize
+from moderation_plugins.tfidf_lr import TfidfLogisticStudent
 
 
 @pytest.mark.parametrize(("score", "decision"), [(0.0, "allow"), (0.49, "allow"), (0.5, "review"),
@@ -49,7 +50,9 @@ def test_demo_data_is_canonical_and_fingerprinted():
     records = load_records("demo")
     assert len(records) == 1493
     assert all(0.0 <= r.toxicity <= 1.0 and r.label == int(r.toxicity >= 0.5) for r in records)
-    assert {r.split for r in records} == {"train", "validation", "test"}
+    assert {r.split for r in records} == {"train", "validation", "test", "audit"}
+    groups = {g for r in records for g in r.identities}
+    assert groups <= set(GROUPS) and "homosexual_gay_or_lesbian" in groups
     assert any(r.identities for r in records) and len({r.id for r in records}) == len(records)
     assert fingerprint(records) == fingerprint(list(reversed(records)))
     assert fingerprint(records) != fingerprint(records[1:])

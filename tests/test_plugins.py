@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -126,11 +127,10 @@ def test_out_of_tree_plugin_installs_lists_and_scores(tmp_path, default_model):
     out = tmp_path / "model"
     train = f"""
 from pathlib import Path
-from moderation.data import load_records
+from moderation.data import load
 from moderation.training import train_student
-records = load_records("demo")
-m = train_student("hashing-sgd", [r for r in records if r.split != "test"],
-                  [r for r in records if r.split == "test"], Path({str(out)!r}))
+data = load("demo")
+m = train_student("hashing-sgd", data.split("train", "train"), data.split("test"), Path({str(out)!r}))
 print(m.metrics["test_roc_auc"])
 """
     trained = subprocess.run([sys.executable, "-c", train], capture_output=True, text=True,
@@ -170,8 +170,12 @@ def test_plugins_new_refuses_bad_names_and_existing_folders(tmp_path):
 
 
 def test_wheel_has_no_generic_top_level_modules(tmp_path):
+    # Build from a copy: an in-tree build/ folder could carry stale modules into later wheels.
+    source = tmp_path / "src"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".venv", "build", ".git", "*.egg-info",
+                                                                "__pycache__", "test-artifacts", "runs"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                    "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True, timeout=300)
+                    "-w", str(tmp_path), str(source)], check=True, capture_output=True, timeout=300)
     wheel = next(tmp_path.glob("moderation-*.whl"))
     tops = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
     assert tops == {"moderation", "moderation_plugins", "moderation_web", "moderation-0.1.0.dist-info"}

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from moderation_plugins.toxigen import GROUPS
+
 SEED = 20261126
 OUT = Path(__file__).resolve().parents[1] / "plugins" / "data" / "demo.csv"
 
@@ -39,7 +41,7 @@ def toxigen(data_dir: Path) -> pd.DataFrame:
         "id": ["toxigen-" + hashlib.sha256(t.encode()).hexdigest()[:12] for t in df["text"]],
         "text": df["text"].str.strip(),
         "toxicity": (df["label"] == "hate").astype(float),
-        "identities": df["target_group"],
+        "identities": df["target_group"].map(GROUPS),
         "source": "toxigen",
     })
 

@@ -12,7 +12,7 @@ import click
 from moderation.artifacts import ArtifactError
 from moderation.plugins import PluginError
 from moderation.policy import Policy
-from moderation.scoring import InputError
+from moderation.tables import InputError
 
 USER_ERRORS = (ArtifactError, PluginError, InputError, ValueError, FileExistsError)
 

@@ -1,0 +1,65 @@
+"""The dataset plugins on the real shared data (skipped, with the reason, where it is absent)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from moderation.data import HELD_OUT, HeldOutError, load
+from moderation.splits import text_hash
+from tests.conftest import run_cli
+
+
+@pytest.mark.parametrize(("name", "rows"), [("davidson", 24_783), ("jigsaw_toxic", 12_174), ("toxigen", 722),
+                                            ("bias_madlibs", 76_564), ("templates", 76_564)])
+def test_every_row_is_read_and_accounted_for(shared_data, name, rows):
+    data = load(name, shared_data)
+    report = data.report
+    assert report.rows_read == rows
+    lost = report.malformed + report.bad_encoding + report.empty_texts + report.duplicate_texts
+    assert report.kept + lost == rows
+    assert all(0.0 <= r.toxicity <= 1.0 for r in data.records if r.label >= 0)
+
+
+def test_davidson_soft_labels_from_annotator_counts(shared_data):
+    records = {r.id: r for r in load("davidson", shared_data).records}
+    # Row 0 of labeled_data.csv: count 3, hate 0, offensive 0, neither 3.
+    assert records["davidson-0"].toxicity == 0.0
+    soft = [r for r in records.values() if 0 < r.toxicity < 1]
+    assert len(soft) > 2000  # annotator disagreement survives as soft labels
+    assert all(r.label == int(r.toxicity >= 0.5) for r in records.values() if r.label >= 0)
+    assert "&amp;" not in " ".join(r.text for r in records.values())
+
+
+def test_toxigen_groups_map_to_identities(shared_data):
+    data = load("toxigen", shared_data)
+    assert all(r.identities for r in data.records)
+    groups = {g for r in data.records for g in r.identities}
+    assert {"muslim", "jewish", "black", "transgender", "female", "homosexual_gay_or_lesbian"} <= groups
+
+
+def test_templates_are_audit_only_with_their_terms(shared_data):
+    for name in ("bias_madlibs", "templates"):
+        data = load(name, shared_data)
+        assert set(data.split_counts()) == {HELD_OUT}
+        with pytest.raises(HeldOutError):
+            data.split(HELD_OUT, "label")
+        terms = {t for r in data.records for t in r.terms}
+        assert {"gay", "muslim", "black", "straight", "american"} <= terms
+
+
+def test_pooled_training_data_never_shares_text_across_splits(shared_data):
+    data = load("davidson,jigsaw_toxic", shared_data)
+    owner: dict[str, str] = {}
+    for r in data.records:
+        assert owner.setdefault(text_hash(r.text), r.split) == r.split
+    assert {"train", "validation", "test", "unlabeled", HELD_OUT} == set(data.split_counts())
+    assert len(data.split(HELD_OUT)) > 1000
+
+
+def test_data_list_reports_the_shared_files(shared_data):
+    rows = {r["name"]: r for r in json.loads(run_cli("data", "list", "--json", "--data-dir",
+                                                     str(shared_data)).stdout)}
+    assert rows["davidson"]["present"] and rows["davidson"]["rows"] == 24_783
+    assert rows["toxigen"]["license"] == "CDLA-Permissive-2.0"
