@@ -42,10 +42,11 @@ def resolve_base(base: str | Path | None) -> Path:
 
 
 def use_all_cores() -> None:
-    """Inference and training here are CPU-bound: one intra-op thread per core."""
+    """Inference and training are CPU-bound: one intra-op thread per core, or ``$MODERATION_THREADS``
+    (fewer threads than cores is faster when other processes share the machine)."""
     import torch
 
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    torch.set_num_threads(max(1, int(os.environ.get("MODERATION_THREADS") or os.cpu_count() or 1)))
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

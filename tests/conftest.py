@@ -18,6 +18,7 @@ def moderation_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A private data home for the whole run, so the user's own default model is never touched."""
     home = tmp_path_factory.mktemp("moderation-home")
     os.environ["MODERATION_HOME"] = str(home)
+    os.environ.setdefault("MODERATION_THREADS", "1")  # tests run beside other work: no thread oversubscription
     return home
 
 
@@ -61,3 +62,27 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "davidson" / "labeled_data.csv").is_file():
         pytest.skip(f"shared data not found at {SHARED_DATA}; set MODERATION_DATA_DIR to the shared data folder")
     return SHARED_DATA
+
+
+def make_tiny_encoder(directory: Path, seed: int = 0) -> Path:
+    """A tiny random BERT (2 layers, width 32) with the real MiniLM tokenizer: a classifier-compatible
+    base checkpoint that trains in seconds, built offline from a config."""
+    import shutil
+
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from moderation.encoders import default_encoder_path
+
+    torch.manual_seed(seed)
+    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=128)
+    BertModel(config).save_pretrained(directory)
+    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        shutil.copy(default_encoder_path() / name, directory / name)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_tiny_encoder(tmp_path_factory.mktemp("tiny-encoder"))

@@ -1,0 +1,47 @@
+"""Training a teacher on a data set's gold labels and saving it with its metrics."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from moderation.artifacts import Manifest, save_model
+from moderation.data import LoadedData, fingerprint, require_trainable
+from moderation.evaluation import as_metrics, quality
+from moderation.plugins import get_registry
+from moderation.scoring import score_texts
+from moderation.tables import InputError
+
+
+def checkpoint_dir(out: Path) -> Path:
+    """Checkpoints live beside the output, which is written whole only at the end."""
+    return out.with_name(f".{out.name}.checkpoints")
+
+
+def train_teacher(teacher: str, data: LoadedData, out: Path, params: dict[str, Any] | None = None) -> Manifest:
+    """Fit teacher plugin ``teacher`` on the train split (best checkpoint by validation), measure it on
+    test, save it to ``out``. An interrupted run resumes from its checkpoint when run again."""
+    params = params or {}
+    train, validation, test = data.split("train", "train"), data.split("validation", "train"), data.split("test")
+    require_trainable(train + validation, "train")
+    if not test:
+        raise InputError(f"{data.name}: the test split is empty; nothing to measure the teacher on")
+    model = get_registry().create("teacher", teacher, **params)  # bad settings fail here, before training
+    if not hasattr(model, "fit"):
+        raise InputError(f"teacher {teacher!r} is not trainable (it has no fit); it scores as it is")
+    checkpoints = checkpoint_dir(Path(out))
+    model.fit(train, validation, checkpoint_dir=checkpoints)
+    scores = score_texts(model, [r.text for r in test])
+    metrics = as_metrics(quality(scores, [r.label for r in test]),
+                         {"train_rows": len(train), "validation_rows": len(validation),
+                          "best_validation_auc": getattr(getattr(model, "state", None), "best_auc", None)})
+    manifest = save_model(model, out, kind="teacher", params=params, data_fingerprint=fingerprint(train),
+                          metrics={f"test_{k}" if k not in ("train_rows", "validation_rows",
+                                                             "best_validation_auc") else k: v
+                                   for k, v in metrics.items()},
+                          lineage={"data": data.name, "lexicon": data.lexicon_version},
+                          notes=f"Teacher fine-tuned on the train split of {data.name}; checkpoint chosen by "
+                                "validation ROC-AUC; metrics on the test split.")
+    shutil.rmtree(checkpoints, ignore_errors=True)
+    return manifest

@@ -1,0 +1,126 @@
+"""Offline labeling: cached, resumable after SIGKILL with identical output, Ray equal to local."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from moderation.data import HeldOutError, load
+from moderation.labeling import label, plan_batches, read_labels
+from moderation.tables import InputError
+from tests.conftest import BIN, make_distribution, run_cli
+
+SLOW_STUDENT = """
+import json, time
+from pathlib import Path
+import numpy as np
+from moderation import hookimpl
+
+class SlowStudent:
+    '''Scores by word count, slowly: a batch takes 40 ms (test plugin for interrupted runs).'''
+    name = "slow-student"
+    def score(self, texts):
+        time.sleep(0.04)
+        return np.array([min(len(t.split()) / 40, 1.0) for t in texts])
+    def save(self, directory):
+        (Path(directory) / "slow.json").write_text("{}")
+    @classmethod
+    def load(cls, directory):
+        return cls()
+
+@hookimpl
+def register_students(register):
+    register(SlowStudent)
+"""
+
+
+@pytest.fixture(scope="module")
+def slow_model(tmp_path_factory) -> tuple[Path, dict[str, str]]:
+    root = tmp_path_factory.mktemp("slow")
+    site = make_distribution(root / "site", "slow-student", "1.0", {"slow": "slow_student"},
+                             {"slow_student": SLOW_STUDENT})
+    env = {"PYTHONPATH": str(site)}
+    code = ("from moderation.artifacts import save_model; from slow_student import SlowStudent; "
+            f"save_model(SlowStudent(), {str(root / 'model')!r}, kind='student')")
+    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, **env}, timeout=120)
+    return root / "model", env
+
+
+def test_second_run_computes_nothing_and_writes_the_same_file(default_model, tmp_path):
+    records = load("demo").split("test")
+    cache = tmp_path / "cache.sqlite"
+    first = label(default_model, records, tmp_path / "a.parquet", cache_path=cache)
+    second = label(default_model, records, tmp_path / "b.parquet", cache_path=cache)
+    assert (first.computed, first.cached) == (len(records), 0)
+    assert (second.computed, second.cached) == (0, len(records))
+    assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
+    frame = read_labels(tmp_path / "a.parquet")
+    assert list(frame["id"]) == [r.id for r in records]
+    assert {"id", "text_hash", "score", "model_fingerprint"} <= set(frame.columns)
+    assert frame["score"].between(0, 1).all()
+
+
+def test_killed_run_resumes_to_exactly_the_uninterrupted_output(slow_model, tmp_path):
+    model, env = slow_model
+    args = ["label", "--model", str(model), "--data", "demo", "--split", "train", "--batch-size", "8"]
+    clean = run_cli(*args, "--out", str(tmp_path / "clean.parquet"), "--cache", str(tmp_path / "clean.sqlite"),
+                    env_extra=env)
+    assert clean.returncode == 0, clean.stderr
+    cache = tmp_path / "resumed.sqlite"
+    proc = subprocess.Popen([str(BIN / "moderation"), *args, "--out", str(tmp_path / "resumed.parquet"),
+                             "--cache", str(cache)], env={**os.environ, **env},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done = 0
+    deadline = time.monotonic() + 120
+    while done < 200 and time.monotonic() < deadline:  # wait until a good part, not all, is cached
+        time.sleep(0.2)
+        if cache.exists():
+            with sqlite3.connect(cache) as db:
+                done = db.execute("SELECT count(*) FROM predictions").fetchone()[0]
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert 0 < done < 936 and not (tmp_path / "resumed.parquet").exists()
+    resumed = run_cli(*args, "--out", str(tmp_path / "resumed.parquet"), "--cache", str(cache), "--json",
+                      env_extra=env)
+    report = json.loads(resumed.stdout)
+    assert report["cached"] >= done and report["computed"] + report["cached"] == report["unique_texts"]
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "resumed.parquet"),
+                                  pd.read_parquet(tmp_path / "clean.parquet"))
+    with sqlite3.connect(cache) as db:
+        assert db.execute("SELECT count(*) FROM predictions").fetchone()[0] == report["unique_texts"]
+
+
+def test_held_out_and_empty_splits_are_refused(default_model, tmp_path):
+    data = load("demo")
+    with pytest.raises(HeldOutError):
+        label(default_model, data.split("audit", "audit"), tmp_path / "x.parquet", cache_path=tmp_path / "c")
+    with pytest.raises(InputError, match="split is empty"):
+        label(default_model, [], tmp_path / "x.parquet", cache_path=tmp_path / "c")
+    with pytest.raises(InputError, match="does not exist"):
+        read_labels(tmp_path / "nope.parquet")
+
+
+def test_batches_are_planned_by_length_deterministically():
+    texts = ["ccc", "a", "bb", "dddd", "e"]
+    assert plan_batches(texts, 2) == [[1, 4], [2, 0], [3]]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason='Ray not installed (pip install ".[ray]")')
+def test_ray_engine_gives_the_local_engine_results(default_model, tmp_path):
+    records = load("demo").split("test")
+    local = label(default_model, records, tmp_path / "local.parquet", cache_path=tmp_path / "l.sqlite")
+    ray_run = label(default_model, records, tmp_path / "ray.parquet", cache_path=tmp_path / "r.sqlite",
+                    engine="ray")
+    assert ray_run.computed == local.computed == len(records)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "ray.parquet"),
+                                  pd.read_parquet(tmp_path / "local.parquet"), check_exact=True)
