@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -158,16 +159,22 @@ def load_model(directory: str | Path) -> Scorer:
     if manifest.kind not in SCORER_KINDS:
         raise ArtifactError(f"{directory}: manifest kind {manifest.kind!r} is not one of {SCORER_KINDS}")
     try:
-        factory = get_registry().get(manifest.kind, manifest.plugin).factory
+        info = get_registry().get(manifest.kind, manifest.plugin)
     except PluginError as exc:
         raise ArtifactError(
             f"{directory} was saved by {manifest.kind} plugin {manifest.plugin!r} "
             f"({manifest.distribution} {manifest.plugin_version}), which cannot be used here: {exc}"
         ) from exc
-    if not hasattr(factory, "load"):
+    if not hasattr(info.factory, "load"):
         raise ArtifactError(f"plugin {manifest.plugin!r} offers no load(directory); it cannot reload models")
+    versions = ""
+    if info.version != manifest.plugin_version:
+        versions = (f"saved by {manifest.distribution} {manifest.plugin_version}, "
+                    f"installed {info.distribution} {info.version}")
+        warnings.warn(f"{directory}: {versions}; scores may differ from the saved metrics", stacklevel=2)
     try:
-        scorer = factory.load(directory)
-    except (OSError, ValueError, KeyError, EOFError) as exc:
-        raise ArtifactError(f"{directory}: the model files could not be read ({type(exc).__name__}: {exc})") from exc
-    return scorer
+        return info.factory.load(directory)
+    except (OSError, ValueError, KeyError, EOFError, TypeError) as exc:
+        why = f" ({versions})" if versions else ""
+        raise ArtifactError(f"{directory}: the model files could not be read{why}: "
+                            f"{type(exc).__name__}: {exc}") from exc

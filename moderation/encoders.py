@@ -53,3 +53,31 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Sentence embedding as the mask-weighted mean of token states (how all-MiniLM-L6-v2 was trained)."""
     weights = mask.unsqueeze(-1).to(hidden.dtype)
     return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+
+
+def classifier_probabilities(model, tokenizer, texts, max_length: int, batch_size: int = 64):  # noqa: ANN001
+    """P(toxic) from a one-logit sequence classifier, batched by similar length (less padding), no autograd."""
+    import numpy as np
+    import torch
+
+    model.eval()
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out = np.empty(len(texts), dtype=np.float64)
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            inputs = tokenizer([texts[i] for i in idx], padding=True, truncation=True, max_length=max_length,
+                               return_tensors="pt")
+            out[idx] = torch.sigmoid(model(**inputs).logits.squeeze(-1)).double().numpy()
+    return out
+
+
+def quiet_transformers() -> None:
+    """Fresh classification heads are expected here, and weight-loading bars would bury our own progress."""
+    import warnings
+
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)

@@ -11,7 +11,7 @@ import numpy as np
 from scipy.stats import spearmanr
 from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score, roc_auc_score
 
-from moderation.protocols import Scorer
+from moderation.protocols import Record, Scorer
 from moderation.scoring import score_texts
 
 
@@ -95,3 +95,9 @@ def as_metrics(*parts: object) -> dict[str, float | int | None]:
     for part in parts:
         merged.update(asdict(part) if hasattr(part, "__dataclass_fields__") else dict(part))
     return merged
+
+
+def measure(scorer: Scorer, records: Sequence[Record], prefix: str = "test_") -> dict[str, float | int | None]:
+    """Quality of ``scorer`` on gold-labeled ``records``, as manifest metrics named ``<prefix><metric>``."""
+    scores = score_texts(scorer, [r.text for r in records])
+    return {f"{prefix}{k}": v for k, v in asdict(quality(scores, [r.label for r in records])).items()}

@@ -8,9 +8,8 @@ from typing import Any
 
 from moderation.artifacts import Manifest, save_model
 from moderation.data import LoadedData, fingerprint, require_trainable
-from moderation.evaluation import as_metrics, quality
+from moderation.evaluation import measure
 from moderation.plugins import get_registry
-from moderation.scoring import score_texts
 from moderation.tables import InputError
 
 
@@ -32,14 +31,10 @@ def train_teacher(teacher: str, data: LoadedData, out: Path, params: dict[str, A
         raise InputError(f"teacher {teacher!r} is not trainable (it has no fit); it scores as it is")
     checkpoints = checkpoint_dir(Path(out))
     model.fit(train, validation, checkpoint_dir=checkpoints)
-    scores = score_texts(model, [r.text for r in test])
-    metrics = as_metrics(quality(scores, [r.label for r in test]),
-                         {"train_rows": len(train), "validation_rows": len(validation),
-                          "best_validation_auc": getattr(getattr(model, "state", None), "best_auc", None)})
+    metrics = {**measure(model, test), "train_rows": len(train), "validation_rows": len(validation),
+               "best_validation_auc": getattr(getattr(model, "state", None), "best_auc", None)}
     manifest = save_model(model, out, kind="teacher", params=params, data_fingerprint=fingerprint(train),
-                          metrics={f"test_{k}" if k not in ("train_rows", "validation_rows",
-                                                             "best_validation_auc") else k: v
-                                   for k, v in metrics.items()},
+                          metrics=metrics,
                           lineage={"data": data.name, "lexicon": data.lexicon_version},
                           notes=f"Teacher fine-tuned on the train split of {data.name}; checkpoint chosen by "
                                 "validation ROC-AUC; metrics on the test split.")

@@ -6,21 +6,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from sklearn.metrics import roc_auc_score
 from tqdm import tqdm
 
 from moderation.artifacts import Manifest, save_model
 from moderation.data import DataError, fingerprint, require_trainable
+from moderation.evaluation import measure
 from moderation.plugins import get_registry
 from moderation.protocols import Record
-from moderation.scoring import score_texts
-
-
-def auc_or_none(scores: np.ndarray, records: Sequence[Record]) -> float | None:
-    """ROC-AUC against gold labels, or None where one class is missing (AUC undefined)."""
-    labels = [r.label for r in records]
-    return float(roc_auc_score(labels, scores)) if len(set(labels)) == 2 else None
 
 
 def train_student(
@@ -45,8 +37,7 @@ def train_student(
         soft = [r.toxicity for r in train] if targets is None else list(targets)
         model.fit([r.text for r in train], soft)
         bar.update()
-        scores = score_texts(model, [r.text for r in test])
-        metrics = {"test_roc_auc": auc_or_none(scores, test), "train_rows": len(train), "test_rows": len(test)}
+        metrics = {**measure(model, test), "train_rows": len(train)}
         bar.update()
         manifest = save_model(model, out, kind="student", params=params, data_fingerprint=fingerprint(train),
                               metrics=metrics, lineage=lineage)

@@ -16,7 +16,7 @@ from sklearn.metrics import roc_auc_score
 from tqdm import tqdm
 
 from moderation import hookimpl
-from moderation.encoders import resolve_base, use_all_cores
+from moderation.encoders import classifier_probabilities, quiet_transformers, resolve_base, use_all_cores
 from moderation.protocols import Record
 from moderation.tables import InputError
 
@@ -105,7 +105,7 @@ class MiniLMLoraTeacher:
         from peft import LoraConfig, TaskType, get_peft_model
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        _quiet_transformers()
+        quiet_transformers()
         torch.manual_seed(self.settings.seed)
         self.tokenizer = AutoTokenizer.from_pretrained(self.base)
         model = AutoModelForSequenceClassification.from_pretrained(self.base, num_labels=1)
@@ -199,20 +199,8 @@ class MiniLMLoraTeacher:
         return float(roc_auc_score([r.label for r in records], scores))
 
     # -- scoring -----------------------------------------------------------------------------------------
-    def score(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        """Probabilities, computed in batches of similar length (less padding) without autograd."""
-        import torch
-
-        self.model.eval()
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.empty(len(texts), dtype=np.float64)
-        with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                idx = order[start : start + batch_size]
-                inputs = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
-                                        max_length=self.settings.max_length, return_tensors="pt")
-                out[idx] = torch.sigmoid(self.model(**inputs).logits.squeeze(-1)).double().numpy()
-        return out
+    def score(self, texts: Sequence[str]) -> np.ndarray:
+        return classifier_probabilities(self.model, self.tokenizer, list(texts), self.settings.max_length)
 
     # -- persistence -------------------------------------------------------------------------------------
     def save(self, directory: Path) -> None:
@@ -235,7 +223,7 @@ class MiniLMLoraTeacher:
             differs = sorted(k for k in found if found[k] != config["base_signature"].get(k))
             raise InputError(f"{directory}: the adapter was trained on another base than {teacher.base} "
                              f"(differs in {', '.join(differs)}); give the original base checkpoint")
-        _quiet_transformers()
+        quiet_transformers()
         use_all_cores()
         teacher.tokenizer = AutoTokenizer.from_pretrained(teacher.base)
         model = AutoModelForSequenceClassification.from_pretrained(teacher.base, num_labels=1)
@@ -243,17 +231,6 @@ class MiniLMLoraTeacher:
         teacher.model = PeftModel.from_pretrained(model, directory / ADAPTER_DIR).merge_and_unload().eval()
         teacher.state = TrainState(**{k: v for k, v in config["training"].items()})
         return teacher
-
-
-def _quiet_transformers() -> None:
-    """A fresh classification head is expected here, and weight-loading bars would bury our own progress."""
-    import warnings
-
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
 
 def _check_training_data(train: Sequence[Record], validation: Sequence[Record]) -> None:

@@ -58,3 +58,27 @@ def resolve_model_path(model_path: Path | None) -> Path:
         click.echo(f"Building the default model from the demo data into {default_model_path()} "
                    "(first use only)...", err=True)
     return ensure_default_model()
+
+
+def invoked_command() -> str:
+    """The command line as typed, for model cards: how to reproduce what was built."""
+    import shlex
+    import sys
+
+    return " ".join(["moderation", *(shlex.quote(a) for a in sys.argv[1:])])
+
+
+def plugin_params(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``--param key=value`` pairs as keyword arguments; values are read as JSON when they parse."""
+    import json
+
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} is not key=value", param_hint="--param")
+        try:
+            params[key.replace("-", "_")] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key.replace("-", "_")] = value
+    return params

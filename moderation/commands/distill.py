@@ -1,0 +1,44 @@
+"""`moderation distill`: a student from a teacher's soft scores (+ gold where present)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from moderation.commands.common import friendly_errors, invoked_command, json_option, plugin_params
+from moderation.commands.data import data_options
+from moderation.data import load
+from moderation.distill import distill
+from moderation.labeling import ENGINES
+
+
+@click.command("distill")
+@click.option("--teacher", "teacher_path", type=click.Path(path_type=Path), required=True,
+              help="A saved teacher (labels are computed, cached) or a labels .parquet from `moderation label`.")
+@click.option("--student", "student_name", required=True, help="Student plugin, e.g. tfidf-lr, ngram-mlp.")
+@click.option("--data", "data_name", required=True, help="Data set(s): train + unlabeled rows are the transfer set.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+@data_options
+@click.option("--alpha", type=float, default=0.5, show_default=True,
+              help="The teacher's share of the target where a gold label exists (1 = teacher only).")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Student parameter (repeatable).")
+@click.option("--engine", type=click.Choice(ENGINES), default="local", show_default=True, help="Labeling engine.")
+@click.option("--cache", "cache_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Prediction cache (default: <user data folder>/cache/predictions.sqlite).")
+@json_option
+@friendly_errors
+def command(teacher_path: Path, student_name: str, data_name: str, out: Path, data_dir: Path | None,
+            limit: int | None, labeled: int | None, alpha: float, params: tuple[str, ...], engine: str,
+            cache_path: Path | None, as_json: bool) -> None:
+    """Distill STUDENT from TEACHER on DATA; evaluate on its test split; save to OUT with manifest and card."""
+    data = load(data_name, data_dir, limit=limit, labeled=labeled)
+    manifest = distill(teacher_path, student_name, data, out, alpha=alpha, params=plugin_params(params),
+                       lineage={"command": invoked_command()}, engine=engine, cache_path=cache_path)
+    if as_json:
+        click.echo(json.dumps({"model": manifest.model_id, "path": str(out), "metrics": manifest.metrics,
+                               "lineage": manifest.lineage}))
+    else:
+        click.echo(f"Saved {manifest.model_id} to {out}: test ROC-AUC {manifest.metrics['test_roc_auc']:.4f} "
+                   f"(teacher {manifest.lineage['teacher']}, {manifest.lineage['transfer_rows']:,} transfer rows)")

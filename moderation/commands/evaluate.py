@@ -1,0 +1,51 @@
+"""`moderation evaluate`: quality, calibration, agreement with a teacher, latency, throughput, size."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from moderation.artifacts import load_model, read_manifest
+from moderation.commands.common import friendly_errors, json_option, model_option, resolve_model_path
+from moderation.commands.data import data_options
+from moderation.data import load
+from moderation.evaluation import agreement, as_metrics, quality, size_bytes, speed
+from moderation.scoring import score_texts
+
+
+@click.command("evaluate")
+@model_option
+@click.option("--data", "data_name", required=True, help="Data set(s) to evaluate on.")
+@click.option("--split", default="test", show_default=True, type=click.Choice(["train", "validation", "test"]))
+@data_options
+@click.option("--teacher", "teacher_path", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="A teacher to measure agreement with (Spearman of scores, decision agreement).")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="Decision threshold for F1, precision, recall and agreement.")
+@click.option("--singles", type=click.IntRange(1), default=200, show_default=True,
+              help="Comments timed one at a time for the latency percentiles.")
+@json_option
+@friendly_errors
+def command(model_path: Path | None, data_name: str, split: str, data_dir: Path | None, limit: int | None,
+            labeled: int | None, teacher_path: Path | None, threshold: float, singles: int, as_json: bool) -> None:
+    """Measure MODEL on one split of DATA."""
+    records = load(data_name, data_dir, limit=limit, labeled=labeled).split(split)
+    if not records:
+        raise click.ClickException(f"the {split} split of {data_name} is empty")
+    path = resolve_model_path(model_path)
+    scorer = load_model(path)
+    texts = [r.text for r in records]
+    scores = score_texts(scorer, texts)
+    parts: list[object] = [quality(scores, [r.label for r in records], threshold)]
+    if teacher_path is not None:
+        parts.append(agreement(scores, score_texts(load_model(teacher_path), texts), threshold))
+    parts.append(speed(scorer, texts, singles=singles))
+    parts.append({"size_bytes": size_bytes(path), "n_parameters": getattr(scorer, "n_parameters", None)})
+    result = {"model": read_manifest(path).model_id, "data": data_name, "split": split, **as_metrics(*parts)}
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for key, value in result.items():
+        click.echo(f"{key:<24}{value:.4f}" if isinstance(value, float) else f"{key:<24}{value}")

@@ -1,0 +1,80 @@
+"""Distillation: a student trained on a teacher's soft scores over the train and unlabeled splits,
+mixed with gold labels where they exist."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from moderation.artifacts import Manifest, read_manifest
+from moderation.data import HELD_OUT, HeldOutError, LoadedData
+from moderation.labeling import label, read_labels
+from moderation.protocols import Record
+from moderation.splits import text_hash
+from moderation.tables import InputError
+from moderation.training import train_student
+
+TRANSFER_SPLITS = ("train", "unlabeled")
+
+
+@dataclass
+class Transfer:
+    """The rows a student learns from, with the targets it learns."""
+
+    records: list[Record]
+    targets: np.ndarray
+    teacher: str
+    teacher_fingerprint: str
+
+
+def teacher_labels(teacher: Path, records: list[Record], labels_out: Path, **label_options: Any) -> pd.DataFrame:
+    """The teacher's scores for ``records``: read from a labels file, or computed (cached) from a model."""
+    if teacher.suffix == ".parquet":
+        return read_labels(teacher)
+    read_manifest(teacher)  # a clear error for a path that is neither a labels file nor a model
+    label(teacher, records, labels_out, **label_options)
+    return read_labels(labels_out)
+
+
+def transfer_set(data: LoadedData, labels: pd.DataFrame, alpha: float) -> Transfer:
+    """Join teacher scores to the train and unlabeled rows; target = alpha * teacher + (1 - alpha) * gold."""
+    if not 0.0 <= alpha <= 1.0:
+        raise InputError(f"--alpha must be in [0, 1] (the teacher's share of the target), got {alpha}")
+    scores = dict(zip(labels["text_hash"], labels["score"], strict=True))
+    held = {text_hash(r.text) for r in data.records if r.split == HELD_OUT}
+    if held & scores.keys():
+        raise HeldOutError(f"the labels include {len(held & scores.keys())} held-out audit rows of {data.name}; "
+                           "audit slices can never be distilled on")
+    records = [r for split in TRANSFER_SPLITS for r in data.split(split, "distill")]
+    known = {text_hash(r.text) for r in records}
+    foreign = len(scores.keys() - known)
+    if foreign > 0.05 * len(scores):
+        raise InputError(f"{foreign:,} of {len(scores):,} teacher labels are for texts that are not in the train or "
+                         f"unlabeled splits of {data.name}: the labels were made for another data set "
+                         f"(teacher data fingerprint differs); label {data.name} with the teacher first")
+    covered = [r for r in records if text_hash(r.text) in scores]
+    if not covered:
+        raise InputError(f"the teacher labels cover none of the train/unlabeled rows of {data.name}")
+    teacher = np.array([scores[text_hash(r.text)] for r in covered])
+    gold = np.array([r.toxicity if r.label >= 0 else np.nan for r in covered])
+    targets = np.where(np.isnan(gold), teacher, alpha * teacher + (1 - alpha) * np.nan_to_num(gold))
+    return Transfer(covered, targets, str(labels["model"].iloc[0]), str(labels["model_fingerprint"].iloc[0]))
+
+
+def distill(teacher: Path, student: str, data: LoadedData, out: Path, *, alpha: float = 0.5,
+            params: dict[str, Any] | None = None, lineage: dict[str, Any] | None = None,
+            **label_options: Any) -> Manifest:
+    """Label the transfer set with the teacher (cached), train the student on it, evaluate on test, save."""
+    records = [r for split in TRANSFER_SPLITS for r in data.split(split, "distill")]
+    labels_out = out.with_name(f".{out.name}.labels.parquet")
+    labels = teacher_labels(Path(teacher), records, labels_out, **label_options)
+    transfer = transfer_set(data, labels, alpha)
+    return train_student(student, transfer.records, data.split("test"), out, params=params,
+                         targets=transfer.targets.tolist(),
+                         lineage={"data": data.name, "teacher": transfer.teacher,
+                                  "teacher_fingerprint": transfer.teacher_fingerprint, "alpha": alpha,
+                                  "transfer_rows": len(transfer.records), **(lineage or {})})
