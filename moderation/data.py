@@ -46,20 +46,22 @@ def resolve_data_dir(data_dir: str | Path | None = None) -> Path:
     return data_home() / "data"
 
 
+FRACTIONS = {"train": 0.6, "validation": 0.1, "test": 0.2, UNLABELED: 0.1}
+AUDIT_FRACTION = 0.5
+
+
 @dataclass(frozen=True)
 class SplitPlan:
-    """How a data set's rows are divided. Rows that mention an identity are held out for audits with
-    probability ``audit_fraction`` (by content hash); ``audit_only`` sets hold out every row."""
+    """How a data set's rows are divided. The fractions and the audit hold-out are the same for every
+    data set on purpose: a text lands in the same split wherever it appears (the demo data samples the
+    shared sets, and pooled sets mix them), so no held-out or test row can enter training by another
+    data set. Rows that mention an identity are held out for audits with probability ``AUDIT_FRACTION``
+    (by content hash); ``audit_only`` sets (templates) hold out every row."""
 
-    train: float = 0.6
-    validation: float = 0.1
-    test: float = 0.2
-    unlabeled: float = 0.1
-    audit_fraction: float = 0.5
     audit_only: bool = False
 
     def fractions(self) -> dict[str, float]:
-        return {"train": self.train, "validation": self.validation, "test": self.test, UNLABELED: self.unlabeled}
+        return dict(FRACTIONS)
 
 
 def make_record(id: str, text: str, toxicity: float, *, identities: Iterable[str] = (), source: str = "",
@@ -179,7 +181,7 @@ def _hash_point(text: str, salt: str) -> float:
 
 
 def _assign(record: Record, plan: SplitPlan) -> str:
-    if plan.audit_only or (record.identities and _hash_point(record.text, "audit") < plan.audit_fraction):
+    if plan.audit_only or (record.identities and _hash_point(record.text, "audit") < AUDIT_FRACTION):
         return HELD_OUT
     return assign_split(record.text, plan.fractions())
 

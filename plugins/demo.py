@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from moderation import hookimpl
-from moderation.data import FileDataset, SplitPlan, make_record
+from moderation.data import FileDataset, make_record
 from moderation.protocols import Record
 from moderation.tables import Row
 
@@ -20,7 +20,6 @@ class DemoDataset(FileDataset):
     files = (str(DEMO_CSV),)
     where = "It ships inside the package; reinstall the project if it is missing."
     required = ("id", "text", "toxicity", "identities", "source")
-    split_plan = SplitPlan(train=0.7, validation=0.1, test=0.2, unlabeled=0.0, audit_fraction=0.3)
 
     def to_record(self, row: Row) -> Record:
         v = row.values

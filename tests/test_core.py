@@ -49,8 +49,10 @@ def test_split_salt_reshuffles_and_bad_fractions_fail():
 def test_demo_data_is_canonical_and_fingerprinted():
     records = load_records("demo")
     assert len(records) == 1493
-    assert all(0.0 <= r.toxicity <= 1.0 and r.label == int(r.toxicity >= 0.5) for r in records)
-    assert {r.split for r in records} == {"train", "validation", "test", "audit"}
+    labeled = [r for r in records if r.split != "unlabeled"]
+    assert all(0.0 <= r.toxicity <= 1.0 and r.label == int(r.toxicity >= 0.5) for r in labeled)
+    assert all(r.label == -1 for r in records if r.split == "unlabeled")
+    assert {r.split for r in records} == {"train", "validation", "test", "unlabeled", "audit"}
     groups = {g for r in records for g in r.identities}
     assert groups <= set(GROUPS) and "homosexual_gay_or_lesbian" in groups
     assert any(r.identities for r in records) and len({r.id for r in records}) == len(records)

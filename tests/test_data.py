@@ -168,7 +168,7 @@ def test_streaming_holds_one_row_not_the_file(tmp_path):
 
 def test_demo_splits_and_default_model_use_no_held_out_rows():
     data = load("demo")
-    assert data.split_counts().keys() == {"train", "validation", "test", "audit"}
+    assert data.split_counts().keys() == {"train", "validation", "test", "unlabeled", "audit"}
     assert all(r.identities for r in data.split("audit", "audit"))
 
 

@@ -63,3 +63,12 @@ def test_data_list_reports_the_shared_files(shared_data):
                                                      str(shared_data)).stdout)}
     assert rows["davidson"]["present"] and rows["davidson"]["rows"] == 24_783
     assert rows["toxigen"]["license"] == "CDLA-Permissive-2.0"
+
+
+def test_a_text_has_one_split_in_every_data_set(shared_data):
+    """The demo samples the shared sets: a row held out (or in test) there must not train the demo model."""
+    demo = {text_hash(r.text): r.split for r in load("demo").records}
+    shared = [r for name in ("davidson", "jigsaw_toxic", "toxigen") for r in load(name, shared_data).records
+              if text_hash(r.text) in demo]
+    assert len(shared) > 1000
+    assert all(demo[text_hash(r.text)] == r.split for r in shared)
