@@ -124,7 +124,7 @@ def score_distributions(dists: Mapping[str, Sequence[tuple[str, np.ndarray, np.n
         names = [g for g, _, _ in dists[model]]
         for offset, index, color in ((-0.18, 1, "tab:blue"), (0.18, 2, "tab:red")):
             data = [d[index] if len(d[index]) else np.array([np.nan]) for d in dists[model]]
-            ax.boxplot(data, positions=np.arange(len(names)) + offset, widths=0.3, vert=False, showfliers=False,
+            ax.boxplot(data, positions=np.arange(len(names)) + offset, widths=0.3, orientation="horizontal", showfliers=False,
                        patch_artist=True, boxprops={"facecolor": color, "alpha": 0.5}, medianprops={"color": "k"})
         ax.axvline(threshold, color="0.3", ls=":", lw=1)
         ax.set_yticks(np.arange(len(names)), names, fontsize=8)
