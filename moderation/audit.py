@@ -37,7 +37,7 @@ from tqdm import tqdm
 
 from moderation.plugins import get_registry
 from moderation.protocols import AuditResult, Record, Scorer
-from moderation.scoring import score_texts
+from moderation.scoring import check_scores, score_texts
 
 POWER = -5  # the Jigsaw Unintended Bias generalized mean: low AUCs dominate
 AUC_METRICS = ("subgroup_auc", "bpsn_auc", "bnsp_auc")
@@ -388,8 +388,8 @@ class CachedScorer:
         with tqdm(total=len(missing), desc=desc, unit=" texts", disable=None) as bar:
             for start in range(0, len(missing), self.batch_size):
                 batch = missing[start : start + self.batch_size]
-                self._cache.update(zip(batch, score_texts(self.scorer, batch, self.batch_size).tolist(),
-                                       strict=True))
+                scores = check_scores(self.scorer.score(batch), len(batch), f"model {self.name}")
+                self._cache.update(zip(batch, scores.tolist(), strict=True))
                 bar.update(len(batch))
 
     def score(self, texts: Sequence[str]) -> np.ndarray:

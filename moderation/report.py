@@ -124,8 +124,9 @@ def score_distributions(dists: Mapping[str, Sequence[tuple[str, np.ndarray, np.n
         names = [g for g, _, _ in dists[model]]
         for offset, index, color in ((-0.18, 1, "tab:blue"), (0.18, 2, "tab:red")):
             data = [d[index] if len(d[index]) else np.array([np.nan]) for d in dists[model]]
-            ax.boxplot(data, positions=np.arange(len(names)) + offset, widths=0.3, orientation="horizontal", showfliers=False,
-                       patch_artist=True, boxprops={"facecolor": color, "alpha": 0.5}, medianprops={"color": "k"})
+            ax.boxplot(data, positions=np.arange(len(names)) + offset, widths=0.3, orientation="horizontal",
+                       showfliers=False, patch_artist=True, boxprops={"facecolor": color, "alpha": 0.5},
+                       medianprops={"color": "k"})
         ax.axvline(threshold, color="0.3", ls=":", lw=1)
         ax.set_yticks(np.arange(len(names)), names, fontsize=8)
         ax.set_xlim(0, 1)
@@ -258,11 +259,16 @@ def _replaceable(out: Path) -> bool:
     return not any(out.iterdir()) or (out / REPORT_JSON).is_file()
 
 
+def check_out(out: Path) -> None:
+    """Refuse, before any work, to write a report over a folder that is not an earlier report."""
+    if out.exists() and (not out.is_dir() or not _replaceable(out)):
+        raise AuditError(f"--out {out} exists and is not a report folder; choose a new folder name")
+
+
 def write_report(report: Mapping[str, Any], figures: Mapping[str, Mapping[str, bytes]], out: Path) -> Path:
     """Write report.json, report.html and summary.md into ``out``, replacing an earlier report whole."""
     out = Path(out)
-    if out.exists() and (not out.is_dir() or not _replaceable(out)):
-        raise AuditError(f"--out {out} exists and is not a report folder; choose a new folder name")
+    check_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.partial"  # hidden: report listings skip dot-folders
     shutil.rmtree(staging, ignore_errors=True)

@@ -129,7 +129,7 @@ def test_delong_matches_sklearn_and_the_bootstrap():
     aucs, cov = delong(labels, np.vstack([a, b]))
     assert aucs == pytest.approx([roc_auc_score(labels, a), roc_auc_score(labels, b)])
     boot = []
-    for _ in range(800):
+    for _ in range(500):
         i = rng.integers(0, 400, 400)
         boot.append(roc_auc_score(labels[i], a[i]) - roc_auc_score(labels[i], b[i]))
     delong_sd = math.sqrt(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])

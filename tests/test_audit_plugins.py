@@ -233,7 +233,8 @@ def test_templates_by_hand():
     gay, tall, old = terms
     assert (gay["mean_nontoxic_score"], gay["excess_nontoxic_score"], gay["flagged_nontoxic"], gay["term_auc"]) == \
         pytest.approx((0.7, 0.28, 1.0, 0.75))
-    assert (tall["mean_nontoxic_score"], tall["excess_nontoxic_score"], tall["term_auc"]) == pytest.approx((0.3, -0.12, 1))
+    assert (tall["mean_nontoxic_score"], tall["excess_nontoxic_score"], tall["term_auc"]) == \
+        pytest.approx((0.3, -0.12, 1.0))
     assert old["term_auc"] is None and "one class only (0 toxic, 1 non-toxic)" in old["note"]
     assert (gay["rows"], gay["non_toxic"], old["rows"]) == (4, 2, 1)
     assert result.tables["pooled"][0]["mean_nontoxic_score"] == pytest.approx(0.42)

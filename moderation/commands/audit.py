@@ -24,7 +24,7 @@ from moderation.audit import (
 from moderation.commands.common import USER_ERRORS, friendly_errors, json_option, model_option, resolve_model_path
 from moderation.data import HELD_OUT, load
 from moderation.protocols import Record
-from moderation.report import REPORT_HTML, REPORT_JSON, SUMMARY_MD, render_summary, write_report
+from moderation.report import REPORT_HTML, REPORT_JSON, SUMMARY_MD, check_out, render_summary, write_report
 from moderation.splits import normalize
 
 GATE_FAILED = 3  # distinct from 1 (an error) so a release pipeline can tell "biased" from "broken"
@@ -119,6 +119,7 @@ def command(model_path: Path | None, compare_path: Path | None, data_spec: str, 
             limit: int | None, audit_spec: str, out: Path, min_slice: int, threshold: float, resamples: int,
             seed: int, fail_under: tuple[str, ...], batch_size: int, as_json: bool) -> None:
     """Audit a model for bias on held-out identity slices and write a report folder."""
+    check_out(out)
     names, explicit = select_audits(audit_spec)
     gates = parse_gates(fail_under, names)
     settings = AuditSettings(min_slice=min_slice, threshold=threshold, resamples=resamples, seed=seed)
