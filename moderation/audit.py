@@ -31,8 +31,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
-from scipy.stats import norm, rankdata
-from sklearn.metrics import roc_auc_score
 from tqdm import tqdm
 
 from moderation.plugins import get_registry
@@ -142,6 +140,8 @@ def small_note(groups: Iterable[Group], min_slice: int, where: str) -> str | Non
 def auc(labels: np.ndarray, scores: np.ndarray, positives: str = "toxic rows",
         negatives: str = "non-toxic rows") -> Measured:
     """ROC-AUC, or undefined (never 0.5) when one class is missing."""
+    from sklearn.metrics import roc_auc_score  # here, not at import: `moderation plugins` loads this module
+
     pos = int(labels.sum())
     neg = int(labels.size - pos)
     if pos == 0 or neg == 0:
@@ -228,6 +228,8 @@ def delong(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarr
     """AUCs of k scorers on the same rows (``scores`` is k x n) and their DeLong covariance matrix
     (DeLong et al. 1988, in the fast midrank form of Sun and Xu 2014). Needs at least two rows of
     each class."""
+    from scipy.stats import rankdata
+
     scores = np.atleast_2d(np.asarray(scores, dtype=float))
     toxic = labels.astype(bool)
     pos, neg = scores[:, toxic], scores[:, ~toxic]
@@ -262,6 +264,8 @@ class Delta:
 def auc_delta(labels: np.ndarray, scores_a: np.ndarray, scores_b: np.ndarray, confidence: float) -> Delta:
     """AUC(a) - AUC(b) on the same rows with a DeLong confidence interval (paired: both scorers' errors
     on the same rows are correlated, which a comparison of two separate intervals would ignore)."""
+    from scipy.stats import norm
+
     a, b = auc(labels, scores_a), auc(labels, scores_b)
     if a.value is None or b.value is None:
         return Delta(a.value, b.value, None, reason=a.reason or b.reason)

@@ -213,7 +213,7 @@ def render_html(report: Mapping[str, Any], figures: Mapping[str, Mapping[str, by
     for name, audit in report["audits"].items():
         images = [{"title": t, "src": "data:image/png;base64," + base64.b64encode(png).decode("ascii")}
                   for t, png in figures.get(name, {}).items()]
-        about = [" ".join(p.split()) for p in (audit.get("about") or "").split("\n\n")]  # unwrap docstrings
+        about = [" ".join(p.split()) for p in (audit.get("about") or "").split("\n\n") if p.strip()]  # unwrapped
         sections.append({"name": name, "about": about,
                          "skipped": audit.get("skipped"), "notes": audit.get("notes", []), "figures": images,
                          "tables": {t: _table(rows) for t, rows in audit.get("tables", {}).items() if rows}})
@@ -242,11 +242,12 @@ def render_summary(report: Mapping[str, Any]) -> str:
     for w in summary.get("worst_identities", []):
         lines.append(f"- Worst identity on {w['data']}: {w['identity']} ({w['metric']} {_cell(w['value'])})")
     if summary.get("amplified") is not None:
-        lines.append(f"- Bias amplified versus the reference: {int(summary['amplified'])} (identity, metric) "
-                     "pairs significantly worse")
+        lines.append(f"- Versus the reference: {int(summary['amplified'])} (identity, metric) pairs significantly "
+                     f"worse, {int(summary.get('improved') or 0)} significantly better")
     for gate in report.get("gates", []):
         verdict = "passed" if gate["passed"] else "FAILED"
         lines.append(f"- Gate {gate['metric']} >= {gate['threshold']}: {verdict} (value {_cell(gate['value'])})")
+    lines += [f"- Note: {note}" for note in report.get("notes", [])]
     skipped = [f"{n} ({a['skipped']})" for n, a in report["audits"].items() if "skipped" in a]
     if skipped:
         lines.append("- Skipped audits: " + "; ".join(skipped))

@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from fairlearn.metrics import MetricFrame, count
 
 from moderation import hookimpl
 from moderation.audit import (
@@ -35,6 +34,8 @@ def _none(value: float) -> float | None:
 
 
 def _rate_metrics() -> dict[str, Any]:
+    from fairlearn.metrics import count  # heavy: imported when an audit runs, not when plugins are listed
+
     # fairlearn's own false_positive_rate returns 0.0 for a group with no negatives; ours says undefined.
     return {"rows": count, **{rate: (lambda y, f, rate=rate: error_rate(y, f, rate)) for rate in RATES}}
 
@@ -61,6 +62,8 @@ class ErrorRateGapsAudit:
                                       confidence=confidence)
 
     def _group_row(self, data: str, model: str, group: Group, labels: np.ndarray, flagged: np.ndarray) -> dict:
+        from fairlearn.metrics import MetricFrame
+
         frame = MetricFrame(metrics=_rate_metrics(), y_true=labels, y_pred=flagged, sensitive_features=group.member)
         mine, overall = frame.by_group.loc[True], frame.overall
         toxic = int(labels[group.member].sum())

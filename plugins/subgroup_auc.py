@@ -48,8 +48,12 @@ def _excluded_rows(data: str, model: str, final: FinalBias) -> list[dict]:
     for metric in AUC_METRICS:
         for identity, reason in final.excluded[metric]:
             reasons.setdefault(identity, []).append(f"{metric}: {reason}")
-    return [{"data": data, "model": model, "identity": identity, "excluded_from": "; ".join(why)}
-            for identity, why in sorted(reasons.items())]
+    rows = []
+    for identity, why in sorted(reasons.items()):
+        causes = {w.split(": ", 1)[1] for w in why}
+        text = f"all three: {causes.pop()}" if len(why) == len(AUC_METRICS) and len(causes) == 1 else "; ".join(why)
+        rows.append({"data": data, "model": model, "identity": identity, "excluded_from": text})
+    return rows
 
 
 def _worst_identities(rows: Sequence[dict], data: str, model: str) -> list[dict]:

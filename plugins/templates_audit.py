@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from fairlearn.metrics import MetricFrame, count
 
 from moderation import hookimpl
 from moderation.audit import AuditSettings, auc, labels_of, slice_scores, worst
@@ -18,6 +17,8 @@ def _nontoxic(y: np.ndarray, s: np.ndarray) -> np.ndarray:
 
 
 def _metrics(threshold: float) -> dict[str, Any]:
+    from fairlearn.metrics import count  # heavy: imported when an audit runs, not when plugins are listed
+
     def mean_nontoxic_score(y: np.ndarray, s: np.ndarray) -> float:
         benign = _nontoxic(y, s)
         return float(benign.mean()) if benign.size else np.nan
@@ -64,6 +65,8 @@ class TemplatesAudit:
 
     def _rows(self, data: str, model: str, labels: np.ndarray, scores: np.ndarray,
               terms: np.ndarray) -> tuple[list[dict], float | None]:
+        from fairlearn.metrics import MetricFrame
+
         frame = MetricFrame(metrics=_metrics(self.settings.threshold), y_true=labels, y_pred=scores,
                             sensitive_features=terms)
         pooled = _value(frame.overall["mean_nontoxic_score"])

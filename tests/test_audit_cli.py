@@ -192,7 +192,7 @@ def test_audit_rows_a_model_trained_on_are_removed(tmp_path: Path, default_model
     split plan, so some held-out ToxiGen rows are in its training split: they must not be audited."""
     out = tmp_path / "shared"
     code, output = cli("audit", "--data", "toxigen,bias_madlibs", "--data-dir", str(shared_data), "--limit", "2000",
-                       "--out", str(out), *FAST)
+                       "--audits", "subgroup-auc,templates", "--out", str(out), *FAST)
     assert code == 0, output
     report = json.loads((out / "report.json").read_text())
     toxigen, madlibs = report["data"]

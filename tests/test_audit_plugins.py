@@ -89,6 +89,7 @@ def test_subgroup_auc_flags_small_groups_and_leaves_them_out():
     # BPSN mean over A and B only: ((1 + 0.75^-5) / 2)^(-1/5).
     assert by(result.tables["final"], data="hand")["bpsn_auc_power_mean"] == pytest.approx(0.825604, abs=1e-6)
     assert any("fewer than 3 rows" in n and "C (2)" in n for n in result.notes)
+    assert by(result.tables["excluded"], identity="C")["excluded_from"] == "all three: group too small (--min-slice)"
 
 
 def test_subgroup_auc_on_one_class_is_undefined_not_half():
