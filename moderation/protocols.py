@@ -104,11 +104,13 @@ class PromptStrategy(Protocol):
 
 @dataclass
 class AuditResult:
-    """What an audit found: tables as lists of records, figures as PNG bytes, headline numbers."""
+    """What an audit found: tables as lists of records, figures as PNG bytes, headline numbers, and
+    notes: what a reader must know to trust them (groups too small, metrics undefined and why)."""
 
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     figures: dict[str, bytes] = field(default_factory=dict)
     summary: dict[str, float | None] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 @runtime_checkable

@@ -1,0 +1,560 @@
+"""Fairness audits: the metrics the audit plugins share, and running them into one report.
+
+Vocabulary used by every audit and by the report:
+
+- a **slice** is the held-out ``audit`` split of one data set (``moderation.data``): rows never trained,
+  labeled or distilled on. Each data set given to ``moderation audit`` is its own slice;
+- a **group** is the rows of a slice that mention one identity group (``Record.identities``), or, for
+  template sets, that were built from one identity term (``Record.terms``). A row may be in several groups;
+- the **background** of a group is every other row of its slice;
+- a group with fewer rows than ``min_slice`` is **too small**: it is reported, flagged and left out of
+  every aggregate (power means, worst identities, summary numbers), never silently dropped;
+- an AUC over rows of one class only is **undefined**: reported as ``None`` with the reason, never 0.5.
+
+Scorers are passed to audits in order: the model under audit first, then a reference (typically the
+teacher the audited student was distilled from). Summary numbers describe the model under audit.
+
+Audit plugins may declare two optional class attributes the host reads: ``min_scorers`` (``2`` for an
+audit that compares models) and ``template_slices_only`` (``True`` for an audit that needs sentences
+built from templates). ``gates`` names the summary numbers (higher is better) that
+``moderation audit --fail-under NAME=VALUE`` may gate on.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import zlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from moderation.plugins import get_registry
+from moderation.protocols import AuditResult, Record, Scorer
+from moderation.scoring import check_scores, score_texts
+
+POWER = -5  # the Jigsaw Unintended Bias generalized mean: low AUCs dominate
+AUC_METRICS = ("subgroup_auc", "bpsn_auc", "bnsp_auc")
+FINAL_BIAS = "final_bias_metric"
+GATE_ALIASES = {"final_bias": FINAL_BIAS}
+SUMMARY_TABLES = ("worst_identities",)  # audit tables lifted into the report summary
+ALL = "all"
+ORDER = ("subgroup-auc", "error-rate-gaps", "templates", "amplification")  # how `all` runs and reports them
+
+# Which rows each bias AUC ranks against which: (positives, negatives), each as (in group, toxic).
+AUC_SETS: dict[str, tuple[tuple[bool, bool], tuple[bool, bool]]] = {
+    "subgroup_auc": ((True, True), (True, False)),
+    "bpsn_auc": ((False, True), (True, False)),  # background positive, subgroup negative
+    "bnsp_auc": ((True, True), (False, False)),  # background negative, subgroup positive
+}
+
+
+class AuditError(ValueError):
+    """An audit cannot run as asked; the message says what was wrong and how to fix it."""
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    """What every audit may be configured with (from the command line)."""
+
+    min_slice: int = 20
+    threshold: float = 0.5
+    resamples: int = 1000
+    seed: int = 0
+    confidence: float = 0.95
+
+    def __post_init__(self) -> None:
+        if self.min_slice < 1:
+            raise AuditError(f"min_slice must be at least 1 row, got {self.min_slice}")
+        if not 0.0 <= self.threshold <= 1.0:
+            raise AuditError(f"threshold must be a score in [0, 1], got {self.threshold}")
+        if self.resamples < 1:
+            raise AuditError(f"resamples must be at least 1, got {self.resamples}")
+        if not 0.0 < self.confidence < 1.0:
+            raise AuditError(f"confidence must be in (0, 1), got {self.confidence}")
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A metric value, or ``None`` with the reason it is undefined."""
+
+    value: float | None
+    reason: str | None = None
+
+
+# --- slices and groups ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Group:
+    """The rows of one slice in one identity group, as a mask over the slice."""
+
+    name: str
+    member: np.ndarray
+    too_small: bool
+
+    @property
+    def n(self) -> int:
+        return int(self.member.sum())
+
+
+def labels_of(records: Sequence[Record], slice_name: str = "slice") -> np.ndarray:
+    """Gold labels (0/1) of a slice; rows with hidden labels cannot be audited."""
+    labels = np.fromiter((r.label for r in records), dtype=int, count=len(records))
+    if (labels < 0).any():
+        raise AuditError(f"{int((labels < 0).sum())} rows of {slice_name} have no label; "
+                         "audits need gold labels (use a data set's held-out 'audit' split)")
+    return labels
+
+
+def identity_groups(records: Sequence[Record], min_slice: int) -> list[Group]:
+    """One group per identity any row of the slice mentions, sorted by name."""
+    names = sorted({g for r in records for g in r.identities})
+    groups = []
+    for name in names:
+        member = np.fromiter((name in r.identities for r in records), dtype=bool, count=len(records))
+        groups.append(Group(name, member, int(member.sum()) < min_slice))
+    return groups
+
+
+def slice_scores(scorer: Scorer, records: Sequence[Record]) -> np.ndarray:
+    """The scorer's scores for a slice, checked (NaN or out-of-range scores are an error)."""
+    return score_texts(scorer, [r.text for r in records])
+
+
+def small_note(groups: Iterable[Group], min_slice: int, where: str) -> str | None:
+    small = [f"{g.name} ({g.n})" for g in groups if g.too_small]
+    if not small:
+        return None
+    return (f"{where}: {len(small)} group(s) have fewer than {min_slice} rows (--min-slice) and are shown "
+            f"flagged but left out of every aggregate: {', '.join(small)}")
+
+
+# --- AUC-based bias metrics (Borkan et al. 2019, the Jigsaw Unintended Bias metric) -----------------
+
+
+def auc(labels: np.ndarray, scores: np.ndarray, positives: str = "toxic rows",
+        negatives: str = "non-toxic rows") -> Measured:
+    """ROC-AUC, or undefined (never 0.5) when one class is missing."""
+    from sklearn.metrics import roc_auc_score  # here, not at import: `moderation plugins` loads this module
+
+    pos = int(labels.sum())
+    neg = int(labels.size - pos)
+    if pos == 0 or neg == 0:
+        missing = " and ".join(d for d, c in ((positives, pos), (negatives, neg)) if c == 0)
+        return Measured(None, f"undefined: no {missing} ({pos} toxic, {neg} non-toxic)")
+    return Measured(float(roc_auc_score(labels, scores)))
+
+
+def _describe(side: tuple[bool, bool]) -> str:
+    in_group, toxic = side
+    return f"{'toxic' if toxic else 'non-toxic'} rows {'in the group' if in_group else 'in the background'}"
+
+
+def auc_mask(metric: str, labels: np.ndarray, member: np.ndarray) -> np.ndarray:
+    """The rows one bias AUC is computed over."""
+    toxic = labels.astype(bool)
+    (pos_in, _), (neg_in, _) = AUC_SETS[metric]
+    return ((member == pos_in) & toxic) | ((member == neg_in) & ~toxic)
+
+
+def bias_aucs(labels: np.ndarray, scores: np.ndarray, member: np.ndarray) -> dict[str, Measured]:
+    """Subgroup, BPSN and BNSP AUC of one group against its background."""
+    out = {}
+    for metric, (pos, neg) in AUC_SETS.items():
+        mask = auc_mask(metric, labels, member)
+        out[metric] = auc(labels[mask], scores[mask], _describe(pos), _describe(neg))
+    return out
+
+
+def power_mean(values: Sequence[float], p: float = POWER) -> float:
+    """Generalized mean ``(mean(x ** p)) ** (1 / p)``; for p < 0 any zero drives it to zero."""
+    arr = np.asarray(values, dtype=float)
+    if arr.size == 0:
+        raise ValueError("the power mean of no values is undefined")
+    if p < 0 and (arr <= 0).any():
+        return 0.0
+    return float(np.mean(arr**p) ** (1.0 / p))
+
+
+@dataclass
+class FinalBias:
+    """The Jigsaw final bias metric and what went into it."""
+
+    value: float | None
+    overall_auc: float | None
+    means: dict[str, float | None]
+    used: dict[str, list[str]]
+    excluded: dict[str, list[tuple[str, str]]]
+    reason: str | None = None
+
+
+def final_bias_metric(overall: Measured, per_group: Mapping[str, Mapping[str, Measured]],
+                      small: Iterable[str] = ()) -> FinalBias:
+    """0.25 x overall AUC + 0.25 x the power mean (p = -5) of each of subgroup, BPSN and BNSP AUC over
+    the identities. An identity whose AUC is undefined (or whose group is too small) is excluded from
+    that metric's mean only, and listed: an identity with only non-toxic rows has no subgroup AUC, but
+    its BPSN AUC is exactly the false-flagging of its benign mentions that the metric exists to catch."""
+    small = set(small)
+    means: dict[str, float | None] = {}
+    used: dict[str, list[str]] = {}
+    excluded: dict[str, list[tuple[str, str]]] = {}
+    for metric in AUC_METRICS:
+        used[metric], excluded[metric] = [], []
+        for name, row in per_group.items():
+            if name in small:
+                excluded[metric].append((name, "group too small (--min-slice)"))
+            elif row[metric].value is None:
+                excluded[metric].append((name, row[metric].reason or "undefined"))
+            else:
+                used[metric].append(name)
+        means[metric] = power_mean([per_group[n][metric].value for n in used[metric]]) if used[metric] else None
+    missing = [m for m in AUC_METRICS if means[m] is None]
+    if overall.value is None:
+        reason = f"overall AUC {overall.reason}"
+    elif missing:
+        reason = f"undefined: no identity has a defined {', '.join(missing)}"
+    else:
+        reason = None
+    value = None if reason else 0.25 * overall.value + 0.25 * sum(means.values())
+    return FinalBias(value, overall.value, means, used, excluded, reason)
+
+
+def delong(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """AUCs of k scorers on the same rows (``scores`` is k x n) and their DeLong covariance matrix
+    (DeLong et al. 1988, in the fast midrank form of Sun and Xu 2014). Needs at least two rows of
+    each class."""
+    from scipy.stats import rankdata
+
+    scores = np.atleast_2d(np.asarray(scores, dtype=float))
+    toxic = labels.astype(bool)
+    pos, neg = scores[:, toxic], scores[:, ~toxic]
+    m, n = pos.shape[1], neg.shape[1]
+    if m < 2 or n < 2:
+        raise ValueError(f"DeLong variance needs two rows of each class, got {m} toxic and {n} non-toxic")
+    tx, ty = rankdata(pos, axis=1), rankdata(neg, axis=1)
+    tz = rankdata(np.hstack([pos, neg]), axis=1)
+    aucs = (tz[:, :m].sum(axis=1) / m - (m + 1) / 2) / n
+    v_pos = (tz[:, :m] - tx) / n  # per toxic row: share of non-toxic rows scored below it
+    v_neg = 1.0 - (tz[:, m:] - ty) / m  # per non-toxic row: share of toxic rows scored above it
+    cov = np.atleast_2d(np.cov(v_pos)) / m + np.atleast_2d(np.cov(v_neg)) / n
+    return aucs, cov
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A paired difference a - b with its confidence interval, or undefined with a reason."""
+
+    a: float | None
+    b: float | None
+    delta: float | None
+    low: float | None = None
+    high: float | None = None
+    reason: str | None = None
+
+    @property
+    def significant(self) -> bool:
+        return self.low is not None and self.high is not None and (self.low > 0 or self.high < 0)
+
+
+def auc_delta(labels: np.ndarray, scores_a: np.ndarray, scores_b: np.ndarray, confidence: float) -> Delta:
+    """AUC(a) - AUC(b) on the same rows with a DeLong confidence interval (paired: both scorers' errors
+    on the same rows are correlated, which a comparison of two separate intervals would ignore)."""
+    from scipy.stats import norm
+
+    a, b = auc(labels, scores_a), auc(labels, scores_b)
+    if a.value is None or b.value is None:
+        return Delta(a.value, b.value, None, reason=a.reason or b.reason)
+    try:
+        _, cov = delong(labels, np.vstack([scores_a, scores_b]))
+    except ValueError as exc:
+        return Delta(a.value, b.value, a.value - b.value, reason=f"no interval: {exc}")
+    se = math.sqrt(max(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1], 0.0))
+    z = float(norm.ppf(0.5 + confidence / 2))
+    delta = a.value - b.value
+    return Delta(a.value, b.value, delta, delta - z * se, delta + z * se)
+
+
+# --- error rates at the decision threshold, with bootstrap intervals ----------------------------------
+
+RATES = ("fpr", "fnr")
+_RATE_CLASS = {"fpr": 0, "fnr": 1}  # fpr: errors among non-toxic rows; fnr: among toxic rows
+
+
+def error_rate(labels: np.ndarray, flagged: np.ndarray, rate: str) -> float:
+    """False positive or false negative rate; NaN (undefined) when the class is absent."""
+    labels, flagged = np.asarray(labels), np.asarray(flagged)
+    cls = labels == _RATE_CLASS[rate]
+    return float((flagged[cls] != _RATE_CLASS[rate]).mean()) if cls.any() else math.nan
+
+
+def cell_counts(member: np.ndarray, labels: np.ndarray, flagged: Sequence[np.ndarray]) -> np.ndarray:
+    """How many rows fall in each (member, label, flagged by scorer 0, 1, ...) cell.
+
+    Every error rate of a group and of its slice is a function of these counts alone, so resampling the
+    rows with replacement is exactly a multinomial draw over the cells: the bootstrap costs O(cells)
+    per resample, not O(rows)."""
+    k = len(flagged)
+    codes = (member.astype(int) << (k + 1)) | (labels.astype(int) << k)
+    for j, f in enumerate(flagged):
+        codes |= np.asarray(f, dtype=int) << j
+    return np.bincount(codes, minlength=2 ** (k + 2))
+
+
+def rates_from_counts(counts: np.ndarray, k: int, scorer: int, rate: str) -> tuple[np.ndarray, np.ndarray]:
+    """(group rate, slice rate) of one scorer from cell counts (any leading resample axes); NaN where a
+    denominator is zero."""
+    cells = np.arange(counts.shape[-1])
+    member, label, flagged = (cells >> (k + 1)) & 1, (cells >> k) & 1, (cells >> scorer) & 1
+    cls = _RATE_CLASS[rate]
+    of_class, wrong = label == cls, flagged != cls
+
+    def share(where: np.ndarray) -> np.ndarray:
+        num = counts[..., where & wrong].sum(axis=-1)
+        den = counts[..., where].sum(axis=-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(den > 0, num / np.maximum(den, 1), np.nan)
+
+    return share(of_class & (member == 1)), share(of_class)
+
+
+def bootstrap_counts(counts: np.ndarray, resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """``resamples`` bootstrap replicates of the cell counts (resamples x cells)."""
+    n = int(counts.sum())
+    return rng.multinomial(n, counts / n, size=resamples)
+
+
+def interval(samples: np.ndarray, confidence: float) -> tuple[float | None, float | None]:
+    """Percentile interval over the resamples where the statistic is defined."""
+    finite = samples[np.isfinite(samples)]
+    if finite.size == 0:
+        return None, None
+    alpha = (1.0 - confidence) / 2
+    low, high = np.quantile(finite, [alpha, 1.0 - alpha])
+    return float(low), float(high)
+
+
+def rng_for(seed: int, *key: str) -> np.random.Generator:
+    """A generator seeded by ``seed`` and a key (slice, group): each group's interval is reproducible and
+    does not change when other groups are added or removed."""
+    return np.random.default_rng([seed, zlib.crc32("\0".join(key).encode("utf-8"))])
+
+
+# --- table helpers ------------------------------------------------------------------------------------
+
+
+def worst(rows: Iterable[Mapping[str, Any]], key: str, pick: Callable[[Iterable[float]], float] = min,
+          **where: Any) -> float | None:
+    """The worst defined value of ``key`` over rows matching ``where`` that are not too small."""
+    values = [r[key] for r in rows
+              if r.get(key) is not None and not r.get("too_small") and all(r.get(k) == v for k, v in where.items())]
+    return pick(values) if values else None
+
+
+# --- rows a model may have seen -----------------------------------------------------------------------
+
+
+def trained_on(lineage: Mapping[str, Any]) -> list[str]:
+    """The data sets a saved model's lineage says it was trained on (``lineage["data"]``, comma-pooled)."""
+    data = lineage.get("data")
+    return [n.strip() for n in data.split(",") if n.strip()] if isinstance(data, str) else []
+
+
+def drop_seen(slices: Mapping[str, Sequence[Record]], seen: set[str]) -> tuple[dict[str, list[Record]], dict[str, int]]:
+    """Remove audit rows whose text a model may have trained on, by normalized text.
+
+    Audit rows are held out within their own data set, but the same text can sit in the training split
+    of another data set (the demo data is sampled from the shared data sets with its own split plan).
+    A model audited on text it was trained on looks fairer than it is."""
+    from moderation.splits import normalize
+
+    kept = {name: [r for r in records if normalize(r.text) not in seen] for name, records in slices.items()}
+    return kept, {name: len(slices[name]) - len(rows) for name, rows in kept.items()}
+
+
+# --- running audits -----------------------------------------------------------------------------------
+
+
+class CachedScorer:
+    """Wraps a scorer so every distinct text is scored once per run, however many audits ask, and
+    every score is checked (NaN or out-of-range scores stop the audit with the model named)."""
+
+    def __init__(self, scorer: Scorer, name: str, batch_size: int = 256) -> None:
+        self.scorer, self.name, self.batch_size = scorer, name, batch_size
+        self._cache: dict[str, float] = {}
+
+    def prefetch(self, texts: Sequence[str], desc: str) -> None:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        with tqdm(total=len(missing), desc=desc, unit=" texts", disable=None) as bar:
+            for start in range(0, len(missing), self.batch_size):
+                batch = missing[start : start + self.batch_size]
+                scores = check_scores(self.scorer.score(batch), len(batch), f"model {self.name}")
+                self._cache.update(zip(batch, scores.tolist(), strict=True))
+                bar.update(len(batch))
+
+    def score(self, texts: Sequence[str]) -> np.ndarray:
+        self.prefetch([t for t in texts if t not in self._cache], f"scoring with {self.name}")
+        return np.array([self._cache[t] for t in texts], dtype=float)
+
+
+@dataclass
+class AuditRun:
+    """What running a set of audits produced: results by audit name, and audits skipped with why."""
+
+    results: dict[str, AuditResult] = field(default_factory=dict)
+    about: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+def select_audits(spec: str) -> tuple[list[str], bool]:
+    """Audit names from ``all`` or a comma list, and whether they were named one by one. An unknown
+    name is an error listing the installed audits."""
+    names = [n.strip() for n in spec.split(",") if n.strip()]
+    if not names:
+        raise AuditError("--audits is empty; give 'all' or audit names separated by commas")
+    registry = get_registry()
+    if names == [ALL]:
+        rank = {name: i for i, name in enumerate(ORDER)}
+        return sorted(registry.names("audit"), key=lambda n: (rank.get(n, len(ORDER)), n)), False
+    for name in names:
+        registry.get("audit", name)  # raises PluginError naming the installed audits
+    return list(dict.fromkeys(names)), True
+
+
+def make_audit(name: str, settings: AuditSettings) -> Any:
+    """Instantiate an audit plugin with the settings its factory accepts."""
+    factory = get_registry().get("audit", name).factory
+    params = inspect.signature(factory).parameters
+    takes_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    return factory(**{k: v for k, v in asdict(settings).items() if takes_all or k in params})
+
+
+def gate_keys(names: Sequence[str]) -> dict[str, str]:
+    """Summary numbers the selected audits let ``--fail-under`` gate on, mapped to their audit."""
+    registry = get_registry()
+    return {key: name for name in names for key in getattr(registry.get("audit", name).factory, "gates", ())}
+
+
+@dataclass(frozen=True)
+class Gate:
+    """``--fail-under metric=value``: the audit fails when the summary number is below the value."""
+
+    metric: str
+    threshold: float
+
+
+def parse_gates(specs: Sequence[str], audit_names: Sequence[str]) -> list[Gate]:
+    """Parse ``NAME=VALUE`` gates; an unknown name or a name no selected audit reports is an error."""
+    known = gate_keys(audit_names)
+    every = gate_keys(get_registry().names("audit"))
+    gates = []
+    for spec in specs:
+        name, sep, raw = spec.partition("=")
+        name = name.strip()
+        metric = GATE_ALIASES.get(name, name)
+        try:
+            threshold = float(raw) if sep else math.nan
+        except ValueError:
+            threshold = math.nan
+        if not math.isfinite(threshold):
+            raise AuditError(f"--fail-under {spec!r}: expected NAME=NUMBER, e.g. final_bias=0.90")
+        if metric not in every:
+            names = ", ".join(sorted([*GATE_ALIASES, *every]))
+            raise AuditError(f"--fail-under: unknown metric {name!r}; known: {names}")
+        if metric not in known:
+            raise AuditError(f"--fail-under {name}: reported by the {every[metric]!r} audit, which is not "
+                             "among --audits; add it")
+        gates.append(Gate(metric, threshold))
+    return gates
+
+
+def check_gates(summary: Mapping[str, Any], gates: Sequence[Gate]) -> list[dict[str, Any]]:
+    """Each gate's verdict. A metric that could not be computed fails its gate: nothing was shown."""
+    results = []
+    for gate in gates:
+        value = summary.get(gate.metric)
+        passed = value is not None and value >= gate.threshold
+        why = "not computable (see the report)" if value is None else ("ok" if passed else "below threshold")
+        results.append({"metric": gate.metric, "threshold": gate.threshold, "value": value,
+                        "passed": passed, "detail": why})
+    return results
+
+
+def run_audits(names: Sequence[str], scorers: Mapping[str, Scorer], slices: Mapping[str, Sequence[Record]],
+               template_slices: Iterable[str], settings: AuditSettings, explicit: bool) -> AuditRun:
+    """Run each audit on the slices it applies to. An audit that cannot apply (a comparison with one
+    model, a template audit with no template set) is an error when named, and skipped with the reason
+    recorded when it came from ``all``."""
+    template_slices = set(template_slices)
+    run = AuditRun()
+    for name in tqdm(names, desc="audits", unit=" audit", disable=None):
+        audit = make_audit(name, settings)
+        run.about[name] = inspect.getdoc(type(audit)) or get_registry().get("audit", name).description
+        chosen = ({k: v for k, v in slices.items() if k in template_slices}
+                  if getattr(audit, "template_slices_only", False) else dict(slices))
+        reason = None
+        if len(scorers) < getattr(audit, "min_scorers", 1):
+            reason = "compares two models: pass --compare PATH (a reference, e.g. the teacher)"
+        elif not chosen:
+            reason = "needs a template data set (bias_madlibs or templates) among --data"
+        if reason and explicit:
+            raise AuditError(f"audit {name!r} {reason}")
+        if reason:
+            run.skipped[name] = reason
+            continue
+        result = audit.run(scorers, chosen)
+        if not isinstance(result, AuditResult):
+            raise AuditError(f"audit {name!r} returned {type(result).__name__}, not an AuditResult")
+        run.results[name] = result
+    return run
+
+
+def summarize(run: AuditRun) -> dict[str, Any]:
+    """The report summary: every audit's summary numbers (a clash is namespaced ``audit.key``) and the
+    worst identities."""
+    summary: dict[str, Any] = {FINAL_BIAS: None} if any(FINAL_BIAS in r.summary for r in run.results.values()) else {}
+    for name, result in run.results.items():
+        for key, value in result.summary.items():
+            summary[f"{name}.{key}" if key in summary and key != FINAL_BIAS else key] = value
+        for table in SUMMARY_TABLES:
+            if table in result.tables:
+                summary.setdefault(table, []).extend(result.tables[table])
+    return summary
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON values: numpy numbers unwrapped, NaN and infinities as None, floats to 6 decimals."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return round(value, 6) if math.isfinite(value) else None
+    return value
+
+
+def build_report(model: dict[str, Any], compare: dict[str, Any] | None, data: list[dict[str, Any]],
+                 settings: AuditSettings, run: AuditRun, gates: Sequence[Gate],
+                 notes: Sequence[str] = ()) -> dict[str, Any]:
+    """Everything the audit found, as the JSON document written to report.json (figures are listed by
+    title; their images live in report.html)."""
+    from moderation import __version__
+
+    summary = summarize(run)
+    audits: dict[str, Any] = {}
+    for name, result in run.results.items():
+        audits[name] = {"about": run.about[name], "summary": result.summary, "notes": result.notes,
+                        "tables": result.tables, "figures": list(result.figures)}
+    for name, reason in run.skipped.items():
+        audits[name] = {"skipped": reason}
+    return jsonable({
+        "model": model, "compare": compare, "data": data, "audits": audits, "summary": summary,
+        "gates": check_gates(summary, gates), "settings": asdict(settings), "notes": list(notes),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "moderation_version": __version__,
+    })
