@@ -46,6 +46,16 @@ def check_scores(scores: Any, n: int, who: str) -> np.ndarray:
     return arr
 
 
+def check_targets(texts: Sequence[str], soft_targets: Sequence[float]) -> np.ndarray:
+    """Validate what a student is asked to learn: one probability in [0, 1] per text."""
+    targets = np.asarray(soft_targets, dtype=np.float64)
+    if len(texts) != len(targets) or not len(targets):
+        raise ValueError(f"need as many targets as texts and at least one: {len(texts)} vs {len(targets)}")
+    if not np.all((targets >= 0) & (targets <= 1)):
+        raise ValueError("soft targets must be probabilities in [0, 1] (found NaN or out-of-range values)")
+    return targets
+
+
 def score_texts(scorer: Scorer, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
     """Score texts in batches, checking what the scorer returns."""
     parts = [

@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from moderation import hookimpl
 from moderation.encoders import classifier_probabilities, quiet_transformers, resolve_base, use_all_cores
+from moderation.scoring import check_targets
 
 WEIGHTS_FILE = "mini_transformer.pt"
 CONFIG_FILE = "mini_transformer.json"
@@ -41,11 +42,7 @@ class MiniTransformerStudent:
             sample_weight: Sequence[float] | None = None) -> MiniTransformerStudent:
         import torch
 
-        targets = np.asarray(soft_targets, dtype=np.float64)
-        if len(texts) != len(targets) or not len(targets):
-            raise ValueError(f"need as many targets as texts and at least one: {len(texts)} vs {len(targets)}")
-        if not np.all((targets >= 0) & (targets <= 1)):
-            raise ValueError("soft targets must be probabilities in [0, 1] (found NaN or out-of-range values)")
+        targets = check_targets(texts, soft_targets)
         use_all_cores()
         p = self.params
         torch.manual_seed(p["seed"])

@@ -13,6 +13,7 @@ from sklearn.feature_extraction.text import HashingVectorizer
 from tqdm import tqdm
 
 from moderation import hookimpl
+from moderation.scoring import check_targets
 
 WEIGHTS_FILE = "ngram_mlp.pt"
 CONFIG_FILE = "ngram_mlp.json"
@@ -61,11 +62,7 @@ class NgramMlpStudent:
             sample_weight: Sequence[float] | None = None) -> NgramMlpStudent:
         import torch
 
-        targets = np.asarray(soft_targets, dtype=np.float64)
-        if len(texts) != len(targets) or not len(targets):
-            raise ValueError(f"need as many targets as texts and at least one: {len(texts)} vs {len(targets)}")
-        if not np.all((targets >= 0) & (targets <= 1)):
-            raise ValueError("soft targets must be probabilities in [0, 1] (found NaN or out-of-range values)")
+        targets = check_targets(texts, soft_targets)
         p = self.params
         torch.manual_seed(p["seed"])
         rng = np.random.default_rng(p["seed"])

@@ -13,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, make_pipeline
 
 from moderation import hookimpl
+from moderation.scoring import check_targets
 
 MODEL_FILE = "tfidf_lr.joblib"
 
@@ -42,11 +43,7 @@ class TfidfLogisticStudent:
     ) -> TfidfLogisticStudent:
         # A soft target p becomes the row twice, labeled 1 with weight p and 0 with weight 1 - p:
         # the weighted log-loss then equals cross-entropy against p itself.
-        targets = np.asarray(soft_targets, dtype=float)
-        if len(texts) != len(targets) or len(targets) == 0:
-            raise ValueError(f"need as many targets as texts and at least one: {len(texts)} vs {len(targets)}")
-        if not np.all((targets >= 0) & (targets <= 1)):
-            raise ValueError("soft targets must be probabilities in [0, 1] (found NaN or out-of-range values)")
+        targets = check_targets(texts, soft_targets)
         base = np.ones_like(targets) if sample_weight is None else np.asarray(sample_weight, dtype=float)
         doubled = list(texts) + list(texts)
         labels = np.r_[np.ones_like(targets), np.zeros_like(targets)]

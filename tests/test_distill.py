@@ -1,0 +1,146 @@
+"""Students, distillation from a teacher's soft scores, evaluation, and their bad inputs."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from moderation.artifacts import ArtifactError, load_model, save_model
+from moderation.data import HeldOutError, load
+from moderation.distill import transfer_set
+from moderation.evaluation import agreement, expected_calibration_error, quality
+from moderation.labeling import label
+from moderation.splits import text_hash
+from moderation.tables import InputError
+from moderation_plugins.mini_transformer import MiniTransformerStudent
+from moderation_plugins.ngram_mlp import NgramMlpStudent
+from tests.conftest import run_cli
+
+TEXTS = ["you idiot", "idiot moron", "nice day", "lovely day", "mild jerk", "what a jerk"] * 10
+SOFT = [0.95, 0.9, 0.05, 0.0, 0.45, 0.4] * 10
+
+
+def test_ngram_mlp_learns_soft_targets_and_saves_small(tmp_path):
+    student = NgramMlpStudent(epochs=30, buckets=2**12, dim=16).fit(TEXTS, SOFT)
+    idiot, day, jerk = student.score(["idiot", "day", "jerk"])
+    assert idiot > jerk > day
+    save_model(student, tmp_path / "s", kind="student")
+    again = load_model(tmp_path / "s")
+    assert np.allclose(again.score(TEXTS), student.score(TEXTS), atol=5e-3)  # half-precision weights
+    assert (tmp_path / "s" / "ngram_mlp.pt").stat().st_size < 10_000_000
+
+
+def test_mini_transformer_cuts_the_encoder_and_saves_only_what_it_trained(tiny_encoder, tmp_path):
+    student = MiniTransformerStudent(base=tiny_encoder, layers=1, max_steps=30, learning_rate=5e-3, batch_size=8)
+    assert len(student.model.base_model.encoder.layer) == 1
+    student.fit(TEXTS, SOFT)
+    assert student.score(["idiot moron"])[0] > student.score(["lovely day"])[0]
+    save_model(student, tmp_path / "s", kind="student")
+    again = load_model(tmp_path / "s")
+    assert np.allclose(again.score(TEXTS), student.score(TEXTS), atol=5e-3)
+    with pytest.raises(ValueError, match="layers must be between 1 and 2"):
+        MiniTransformerStudent(base=tiny_encoder, layers=3)
+    with pytest.raises(ValueError, match="loss"):
+        MiniTransformerStudent(base=tiny_encoder, loss="hinge")
+
+
+@pytest.mark.parametrize("student", [NgramMlpStudent, MiniTransformerStudent])
+def test_students_refuse_bad_targets(student, tiny_encoder):
+    model = student(base=tiny_encoder) if student is MiniTransformerStudent else student()
+    with pytest.raises(ValueError, match="probabilities"):
+        model.fit(["a", "b"], [0.5, math.nan])
+
+
+def test_distill_from_a_saved_teacher(default_model, tmp_path):
+    out = tmp_path / "student"
+    result = run_cli("distill", "--teacher", str(default_model), "--student", "tfidf-lr", "--data", "demo",
+                     "--out", str(out), "--cache", str(tmp_path / "cache.sqlite"), "--param", "C=2.0", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    data = load("demo")
+    assert report["lineage"]["transfer_rows"] == len(data.split("train")) + len(data.split("unlabeled"))
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["params"] == {"C": 2.0}
+    assert manifest["lineage"]["teacher_fingerprint"] == json.loads(
+        (default_model / "manifest.json").read_text())["fingerprint"]
+    assert manifest["lineage"]["command"].startswith("moderation distill --teacher")
+    assert report["metrics"]["test_roc_auc"] > 0.75
+    assert "moderation distill" in (out / "MODEL_CARD.md").read_text()
+
+
+def test_transfer_targets_mix_teacher_and_gold(default_model, tmp_path):
+    data = load("demo")
+    records = data.split("train") + data.split("unlabeled")
+    label(default_model, records, tmp_path / "l.parquet", cache_path=tmp_path / "c.sqlite")
+    labels = pd.read_parquet(tmp_path / "l.parquet")
+    teacher = dict(zip(labels["text_hash"], labels["score"], strict=True))
+    transfer = transfer_set(data, labels, alpha=0.25)
+    for record, target in zip(transfer.records, transfer.targets, strict=True):
+        t = teacher[text_hash(record.text)]
+        expected = t if record.label < 0 else 0.25 * t + 0.75 * record.toxicity
+        assert target == pytest.approx(expected)
+    with pytest.raises(InputError, match="alpha"):
+        transfer_set(data, labels, alpha=1.5)
+
+
+def test_labels_from_another_data_set_or_held_out_rows_are_refused(default_model, tmp_path):
+    demo = load("demo")
+    other = tmp_path / "other.csv"
+    pd.DataFrame({"text": [f"unrelated comment {i}" for i in range(50)], "toxicity": [0.1, 0.9] * 25}).to_csv(
+        other, index=False)
+    foreign = load(str(other))
+    label(default_model, foreign.split("train"), tmp_path / "foreign.parquet", cache_path=tmp_path / "c.sqlite")
+    with pytest.raises(InputError, match="made for another data set"):
+        transfer_set(demo, pd.read_parquet(tmp_path / "foreign.parquet"), alpha=0.5)
+    audit = demo.split("audit", "audit")
+    leaked = pd.DataFrame({"id": [r.id for r in audit], "text": [r.text for r in audit],
+                           "text_hash": [text_hash(r.text) for r in audit], "score": 0.5,
+                           "model_fingerprint": "x", "model": "x"})
+    with pytest.raises(HeldOutError):
+        transfer_set(demo, leaked, alpha=0.5)
+    nan = tmp_path / "nan.parquet"
+    leaked.assign(score=np.nan).to_parquet(nan)
+    result = run_cli("distill", "--teacher", str(nan), "--student", "tfidf-lr", "--data", "demo",
+                     "--out", str(tmp_path / "s"))
+    assert result.returncode == 1 and "invalid scores" in result.stderr
+
+
+def test_evaluate_reports_every_metric(default_model, tmp_path):
+    result = run_cli("evaluate", "--data", "demo", "--teacher", str(default_model), "--singles", "20", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    for key in ("roc_auc", "pr_auc", "f1", "ece", "latency_p50_ms", "latency_p99_ms", "throughput_per_s",
+                "size_bytes", "n_parameters", "spearman_with_teacher", "decision_agreement"):
+        assert key in report, key
+    assert report["spearman_with_teacher"] == pytest.approx(1.0)  # the default model is its own teacher here
+    assert report["size_bytes"] > 0 and report["latency_p99_ms"] >= report["latency_p50_ms"]
+
+
+def test_metrics_on_hand_computed_examples():
+    scores = np.array([0.1, 0.2, 0.8, 0.9])
+    # Bins [0.1, 0.2) and [0.2, 0.3) hold one row each (error 0.1 and 0.2), [0.8, 0.9) and [0.9, 1] likewise
+    # (errors 0.2 and 0.1): mean 0.15.
+    assert expected_calibration_error(scores, np.array([0, 0, 1, 1.0])) == pytest.approx(0.15)
+    q = quality(scores, [0, 0, 1, 1])
+    assert (q.roc_auc, q.f1, q.precision, q.recall) == (1.0, 1.0, 1.0, 1.0)
+    assert quality(scores, [1, 1, 1, 1]).roc_auc is None  # undefined, not 0.5
+    assert agreement(scores, scores[::-1])["decision_agreement"] == 0.0
+
+
+def test_a_model_from_another_plugin_version_says_which_versions_differ(default_model, tmp_path):
+    import shutil
+
+    copy = tmp_path / "old"
+    shutil.copytree(default_model, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    (copy / "manifest.json").write_text(json.dumps({**manifest, "plugin_version": "0.0.1"}))
+    with pytest.warns(UserWarning, match="saved by moderation 0.0.1, installed moderation 0.1.0"):
+        load_model(copy)
+    (copy / "tfidf_lr.joblib").write_bytes(b"garbage")
+    with pytest.raises(ArtifactError, match="saved by moderation 0.0.1, installed moderation 0.1.0"), \
+            pytest.warns(UserWarning):
+        load_model(copy)
