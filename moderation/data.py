@@ -227,11 +227,12 @@ def get_dataset(name: str, data_dir: str | Path | None = None, **params: Any) ->
 
 
 def load(name: str, data_dir: str | Path | None = None, *, limit: int | None = None,
-         labeled: int | None = None, **params: Any) -> LoadedData:
+         labeled: int | None = None, labeled_seed: int = 0, **params: Any) -> LoadedData:
     """Load one data set, or several pooled (``"davidson,jigsaw_toxic"``), into canonical records.
 
     ``limit`` keeps that many rows (chosen by content hash, so the same rows whatever the file order);
-    ``labeled`` keeps that many training rows labeled and moves the rest of train to ``unlabeled``.
+    ``labeled`` keeps that many training rows labeled (which ones: by hash, reshuffled by
+    ``labeled_seed``) and moves the rest of train to ``unlabeled``.
     Rows of ``unlabeled`` have their labels hidden.
     """
     names = [n.strip() for n in name.split(",") if n.strip()]
@@ -248,7 +249,8 @@ def load(name: str, data_dir: str | Path | None = None, *, limit: int | None = N
         chosen = {id(r) for r in kept}
         records = [r for r in records if id(r) in chosen]
     if labeled is not None:
-        train = sorted((r for r in records if r.split == "train"), key=lambda r: _hash_point(r.text, "labeled"))
+        salt = f"labeled{labeled_seed}"
+        train = sorted((r for r in records if r.split == "train"), key=lambda r: _hash_point(r.text, salt))
         moved = {id(r) for r in train[labeled:]}
         records = [dataclasses.replace(r, split=UNLABELED) if id(r) in moved else r for r in records]
     records = [_hide_label(r) if r.split == UNLABELED else r for r in records]
