@@ -58,3 +58,22 @@ def resolve_model_path(model_path: Path | None) -> Path:
         click.echo(f"Building the default model from the demo data into {default_model_path()} "
                    "(first use only)...", err=True)
     return ensure_default_model()
+
+
+def database_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--database", "database_url", metavar="URL", default=None,
+        help="SQLAlchemy URL of the web app's database. Default: $MODERATION_DATABASE_URL, "
+             "else SQLite in <data folder>/web/moderation.db.",
+    )(command)
+
+
+def open_store(database_url: str | None) -> Any:
+    """The web app's database (``moderation_web.store.Store``), its tables created if missing."""
+    # Imported here, not at the top: only the web verbs need Flask and SQLAlchemy loaded.
+    from moderation_web.settings import Settings
+    from moderation_web.store import Store
+
+    store = Store(Settings.from_env().override(database_url=database_url).resolved_database_url())
+    store.create_schema()
+    return store
