@@ -60,7 +60,8 @@ def decide(comment_id: int) -> ResponseReturnValue:
         abort(400, "Choose either Approve or Reject.")
     status = APPROVED if form.approve.data else REJECTED
     try:
-        comment = services().store.decide(comment_id, status, current_user.username, form.reason.data.strip())
+        comment = services().store.decide(comment_id, status, current_user.username,
+                                             (form.reason.data or "").strip())
     except NotFound:
         abort(404, f"There is no comment #{comment_id}.")
     except AlreadyDecided as exc:

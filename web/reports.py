@@ -23,7 +23,8 @@ SUMMARY = "summary.md"
 MAX_SUMMARY_BYTES = 64 * 1024
 REPORT_CSP = ("sandbox; default-src 'none'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
               "font-src 'self' data:; frame-ancestors 'none'")
-TEXT_TYPES = {".md": "text/plain; charset=utf-8", ".json": "application/json"}
+# Browsers download text/markdown; shown as plain text, a summary opens in the tab like the rest.
+MIMETYPES = {".md": "text/plain", ".json": "application/json"}
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -88,7 +89,7 @@ def index() -> ResponseReturnValue:
 @bp.get("/<name>/<path:relative>")
 def view(name: str, relative: str = REPORT_PAGE) -> ResponseReturnValue:
     path = report_file(services().settings.resolved_reports_dir(), name, relative)
-    mimetype = TEXT_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    mimetype = MIMETYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     response = send_file(path, mimetype=mimetype, max_age=0)
     response.headers["Content-Security-Policy"] = REPORT_CSP
     return response
