@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -75,7 +76,10 @@ def write_report(root: Path, name: str, title: str = "Fairness audit", summary: 
 
 def load_benchmark() -> ModuleType:
     """benchmarks/web_load.py as a module (benchmarks/ is not a package): the tests start gunicorn with it."""
+    if "web_load" in sys.modules:
+        return sys.modules["web_load"]
     spec = importlib.util.spec_from_file_location("web_load", ROOT / "benchmarks" / "web_load.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules["web_load"] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module

@@ -175,10 +175,15 @@ def _record(cls: type, row: Any) -> Any:
     return cls(**{k: values[k] for k in cls.__dataclass_fields__})
 
 
+def _sqlite_folder(url: str) -> Path | None:
+    """The folder an SQLite database file goes in; None for other databases and in-memory SQLite."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return None if parsed.database.startswith("file:") else Path(parsed.database).parent
+
+
 def _sqlite_engine(url: str) -> Engine:
-    database = make_url(url).database
-    if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
 
     @event.listens_for(engine, "connect")
@@ -213,13 +218,16 @@ class Store:
     def create_schema(self) -> None:
         """Create missing tables. Safe when several workers start at once."""
         try:
+            folder = _sqlite_folder(self.url)
+            if folder is not None:
+                folder.mkdir(parents=True, exist_ok=True)
             try:
                 self._create_tables()
             except (IntegrityError, ProgrammingError):
                 # A server database may let two workers both see a table missing; the loser's CREATE
                 # fails, and by now the winner's tables exist, so a second pass has nothing to create.
                 self._create_tables()
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, OSError) as exc:
             where = make_url(self.url).render_as_string(hide_password=True)
             raise StoreError(f"cannot use the database {where}: {getattr(exc, 'orig', None) or exc}") from exc
 
