@@ -1,25 +1,52 @@
-"""The queue database: nothing lost under concurrent writers (threads and processes) or across restarts."""
+"""The queue database: nothing lost under concurrent writers (threads and processes) or across restarts.
+
+Every test runs on SQLite; set MODERATION_TEST_POSTGRES_URL to a PostgreSQL URL allowed to create
+databases (e.g. postgresql+psycopg://postgres@/postgres?host=/run/postgresql) to run them there too.
+"""
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from moderation_web.store import AlreadyDecided, NewComment, NotFound, Store, StoreError
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
 
 from tests.web_support import make_app, new_token, services
 
 THREADS, PER_THREAD = 12, 20
+POSTGRES_ADMIN_URL = os.environ.get("MODERATION_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """A fresh, empty database: an SQLite file, or a new PostgreSQL database dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'web.db'}"
+        return
+    if not POSTGRES_ADMIN_URL:
+        pytest.skip("set MODERATION_TEST_POSTGRES_URL to run the store tests on PostgreSQL too")
+    name = f"moderation_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+    admin.dispose()
 
 
 def flagged(text: str) -> NewComment:
     return NewComment(text, 0.8, "review", "test-model", "api", "token:test")
 
 
-def test_many_threads_submitting_through_the_api_lose_nothing(tmp_path, default_model):
-    app = make_app(tmp_path, default_model, review_threshold=0.0, block_threshold=1.0)
+def test_many_threads_submitting_through_the_api_lose_nothing(tmp_path, database_url, default_model):
+    app = make_app(tmp_path, default_model, database_url=database_url, review_threshold=0.0, block_threshold=1.0)
     headers = {"Authorization": f"Bearer {new_token(app)}"}
     start = threading.Barrier(THREADS)
 
@@ -54,8 +81,8 @@ def _enqueue_in_process(url: str, worker: int, count: int) -> None:
     store.dispose()
 
 
-def test_several_processes_writing_at_once_lose_nothing(tmp_path):
-    url = f"sqlite:///{tmp_path / 'queue.db'}"
+def test_several_processes_writing_at_once_lose_nothing(database_url):
+    url = database_url
     Store(url).create_schema()
     context = multiprocessing.get_context("fork")
     workers = [context.Process(target=_enqueue_in_process, args=(url, w, 40)) for w in range(4)]
@@ -69,15 +96,15 @@ def test_several_processes_writing_at_once_lose_nothing(tmp_path):
     assert {c.text for c in page.items} == {f"process {w} row {i}" for w in range(4) for i in range(40)}
 
 
-def test_everything_survives_a_restart(tmp_path, default_model):
-    first = make_app(tmp_path, default_model)
+def test_everything_survives_a_restart(tmp_path, database_url, default_model):
+    first = make_app(tmp_path, default_model, database_url=database_url)
     store = services(first).store
     ids = store.enqueue([flagged("kept"), flagged("decided")])
     store.decide(ids[1], "rejected", "mod", "abusive")
     token = new_token(first, "survivor")
     store.dispose()
 
-    again = make_app(tmp_path, default_model)
+    again = make_app(tmp_path, default_model, database_url=database_url)
     store = services(again).store
     assert store.comment(ids[0]).status == "pending"
     decided = store.comment(ids[1])
@@ -87,8 +114,8 @@ def test_everything_survives_a_restart(tmp_path, default_model):
     assert response.status_code == 200
 
 
-def test_two_moderators_deciding_at_once_exactly_one_wins(tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 'race.db'}")
+def test_two_moderators_deciding_at_once_exactly_one_wins(database_url):
+    store = Store(database_url)
     store.create_schema()
     [comment_id] = store.enqueue([flagged("contested")])
     start = threading.Barrier(8)
@@ -109,8 +136,8 @@ def test_two_moderators_deciding_at_once_exactly_one_wins(tmp_path):
     assert comment.reviewer == f"mod{winner}" and comment.status == ("approved" if winner % 2 else "rejected")
 
 
-def test_store_errors_are_clear(tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+def test_store_errors_are_clear(database_url):
+    store = Store(database_url)
     store.create_schema()
     store.create_schema()  # idempotent
     with pytest.raises(NotFound, match="no comment #99"):
@@ -122,6 +149,9 @@ def test_store_errors_are_clear(tmp_path):
     store.add_user("ann", "hash")
     with pytest.raises(StoreError, match="'ann' already exists"):
         store.add_user("ann", "hash")
+
+
+def test_unusable_sqlite_path_is_a_clear_error(tmp_path):
     blocked = tmp_path / "file-not-folder"
     blocked.write_text("")
     with pytest.raises(StoreError, match="cannot use the database"):

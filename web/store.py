@@ -164,10 +164,11 @@ def utcnow() -> datetime:
 
 
 def _utc(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; everything is written in UTC, so say so.
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=timezone.utc)
+    # SQLite hands back naive datetimes (everything is written in UTC); PostgreSQL aware ones in the
+    # server's time zone. Either way, UTC.
+    if value is None:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 def _record(cls: type, row: Any) -> Any:
