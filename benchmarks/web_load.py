@@ -62,9 +62,10 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 120) -> d
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with status {process.returncode} before answering {url}")
         try:
-            with urllib.request.urlopen(url, timeout=5) as response:
+            with urllib.request.urlopen(url, timeout=10) as response:
                 return json.loads(response.read())
-        except (urllib.error.URLError, ConnectionError):
+        # Refused before the socket is bound; a read timeout while the workers are still loading the model.
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.2)
     raise TimeoutError(f"{url} did not answer within {timeout:.0f}s")
 

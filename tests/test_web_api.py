@@ -158,3 +158,15 @@ def test_thresholds_come_from_settings(tmp_path, default_model):
     body = app.test_client().post("/api/v1/moderate", json={"text": CLEAN}).json
     assert body["decision"] == "review" and body["thresholds"] == {"review": 0.0, "block": 1.0}
     assert body["queue_id"] is not None
+
+
+def test_a_failing_model_is_a_json_500_that_queues_nothing(app, client, auth, monkeypatch):
+    def broken(texts):
+        raise RuntimeError("model exploded at /secret/path")
+
+    monkeypatch.setattr(services(app).model.scorer, "score", broken)
+    before = services(app).store.status_counts()
+    response = client.post("/api/v1/moderate", json={"text": TOXIC}, headers=auth)
+    assert response.status_code == 500 and response.is_json
+    assert "/secret/path" not in response.text  # the details go to the log, not to the caller
+    assert services(app).store.status_counts() == before

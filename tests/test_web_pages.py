@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from dataclasses import fields
 
 import pytest
-from moderation_web.settings import Settings, persistent_secret_key
+from moderation_web.settings import PARSERS, Settings, persistent_secret_key
 from moderation_web.store import NewComment
 
 from moderation.artifacts import MODEL_CARD, read_manifest
@@ -311,6 +312,14 @@ def test_model_page_shows_metrics_and_card(client, default_model):
     assert "<h1>Model card: tfidf-lr (student)</h1>" in html
 
 
+def test_server_paths_are_for_moderators_only(app, client, moderator, default_model):
+    anonymous = app.test_client()
+    assert str(default_model) not in anonymous.get("/model").text
+    assert str(services(app).settings.resolved_reports_dir()) not in anonymous.get("/reports").text
+    assert str(default_model) in moderator.get("/model").text
+    assert str(services(app).settings.resolved_reports_dir()) in moderator.get("/reports").text
+
+
 def test_model_card_html_is_escaped(tmp_path, default_model):
     model = tmp_path / "model"
     shutil.copytree(default_model, model)
@@ -359,6 +368,10 @@ def test_apps_without_a_configured_key_share_the_persisted_one(tmp_path, default
     other = two.test_client()
     other.set_cookie("moderation_session", cookie)
     assert other.get("/queue").status_code == 200  # a session from one worker is valid in another
+
+
+def test_every_setting_can_come_from_the_environment():
+    assert set(PARSERS) == {f.name for f in fields(Settings)}
 
 
 def test_settings_from_env():
