@@ -84,8 +84,7 @@ def gunicorn_server(model: Path, workdir: Path, workers: int = 2,
     token, _ = create_token(store, "load-test")
     store.dispose()
     port = free_port()
-    env = {**os.environ, "MODERATION_MODEL": str(model), "MODERATION_DATABASE_URL": database,
-           "MODERATION_SECRET_KEY": os.urandom(32).hex(), **(settings or {})}
+    env = {**os.environ, "MODERATION_MODEL": str(model), "MODERATION_DATABASE_URL": database, **(settings or {})}
     command = [sys.executable, "-m", "gunicorn", "--no-control-socket", "--workers", str(workers),
                "--bind", f"127.0.0.1:{port}", "moderation_web:create_app()"]
     with (workdir / "gunicorn.log").open("w") as log:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
 
 import pytest
@@ -356,6 +358,19 @@ def test_secret_key_is_generated_once_and_shared(tmp_path):
     first = persistent_secret_key(path)
     assert persistent_secret_key(path) == first and len(first) == 64
     assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_workers_racing_to_create_the_secret_key_all_get_the_same_one(tmp_path):
+    path = tmp_path / "web" / "secret_key"
+    start = threading.Barrier(8)
+
+    def key(_: int) -> str:
+        start.wait()
+        return persistent_secret_key(path)
+
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(key, range(8)))
+    assert keys == {path.read_text()} and [p.name for p in path.parent.iterdir()] == ["secret_key"]
 
 
 def test_apps_without_a_configured_key_share_the_persisted_one(tmp_path, default_model):

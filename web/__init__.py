@@ -42,9 +42,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     if settings.proxy_hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,
                                 x_host=settings.proxy_hops)
+    model = ServingModel.load(settings.model or ensure_default_model())  # a bad model creates no database
     store = Store(settings.resolved_database_url())
     store.create_schema()
-    model = ServingModel.load(settings.model or ensure_default_model())
     app.extensions["moderation"] = Services(settings, settings.policy(), model, store)
 
     csrf = CSRFProtect(app)

@@ -25,7 +25,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired, Length
 
-USERNAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 MIN_PASSWORD_CHARS = 8
 TOKEN_PREFIX = "mod_"
 
@@ -53,7 +53,7 @@ def _load_user(user_id: str) -> Moderator | None:
 
 
 def create_user(store: Store, username: str, password: str) -> UserRecord:
-    if not USERNAME.fullmatch(username):
+    if not NAME_PATTERN.fullmatch(username):
         raise ValueError(f"username {username!r} is not allowed: use 1-64 letters, digits and _ . @ -")
     if len(password) < MIN_PASSWORD_CHARS:
         raise ValueError(f"the password is too short: use at least {MIN_PASSWORD_CHARS} characters")
@@ -80,7 +80,7 @@ def hash_token(token: str) -> str:
 
 def create_token(store: Store, name: str) -> tuple[str, TokenRecord]:
     """A new API token: the plain token (shown once, never stored) and its stored record."""
-    if not USERNAME.fullmatch(name):
+    if not NAME_PATTERN.fullmatch(name):
         raise ValueError(f"token name {name!r} is not allowed: use 1-64 letters, digits and _ . @ -")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     return token, store.add_token(name, hash_token(token))
