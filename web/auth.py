@@ -8,7 +8,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
@@ -127,10 +127,13 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def _window_start() -> datetime:
+    return utcnow() - timedelta(seconds=services().settings.login_window_s)
+
+
 def _check_rate_limit(store: Store, client: str) -> None:
     settings = services().settings
-    since = utcnow() - timedelta(seconds=settings.login_window_s)
-    if store.failed_logins_since(client, since) >= settings.login_attempts:
+    if store.failed_logins_since(client, _window_start()) >= settings.login_attempts:
         minutes = max(1, settings.login_window_s // 60)
         raise TooManyRequests(f"Too many failed logins from your address; try again in {minutes} minutes.",
                               retry_after=settings.login_window_s)
@@ -151,8 +154,7 @@ def login() -> ResponseReturnValue:
             login_user(user)
             flash(f"Logged in as {user.username}.", "success")
             return redirect(_safe_next(request.args.get("next")))
-        window = timedelta(seconds=services().settings.login_window_s)
-        store.record_failed_login(client, forget_before=utcnow() - window)
+        store.record_failed_login(client, forget_before=_window_start())
         form.password.errors.append("Wrong username or password.")
     return render_template("login.html", form=form)
 
