@@ -2,9 +2,10 @@
 
 Measures requests/s, comments/s and p50/p99 latency of POST /api/v1/moderate for single comments and
 for batches of 32, for the student and, in the same run, a teacher (or any second saved model) served
-the same way, one server at a time; prints the two side by side with their ratios.
+the same way, one server at a time; prints both, then the two side by side with the student's advantage.
 
-Run: python benchmarks/web_load.py [--student PATH] [--teacher PATH] [--requests 400] [--concurrency 8]
+Run: python benchmarks/web_load.py [--student PATH] [--teacher PATH] [--requests 400] [--warmup 100]
+                                   [--concurrency 8] [--workers 2] [--json]
 """
 
 from __future__ import annotations
@@ -26,8 +27,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from moderation_web.auth import create_token
+from moderation_web.store import Store
+
+from moderation.artifacts import read_manifest
+from moderation.data import load_records
+from moderation.defaults import ensure_default_model
 
 BATCH = 32
+# (label, Row field, whether higher is better) for the side-by-side comparison
+FIGURES = (("req/s", "requests_per_s", True), ("comments/s", "comments_per_s", True),
+           ("p50 ms", "p50_ms", False), ("p99 ms", "p99_ms", False))
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,14 @@ class Server:
     url: str
     token: str
     process: subprocess.Popen
+
+
+@dataclass(frozen=True)
+class Plan:
+    requests: int  # measured, per model and mode
+    warmup: int  # sent first, not measured
+    concurrency: int  # client threads
+    workers: int  # gunicorn workers
 
 
 @dataclass(frozen=True)
@@ -75,9 +93,6 @@ def gunicorn_server(model: Path, workdir: Path, workers: int = 2,
                     settings: dict[str, str] | None = None) -> Iterator[Server]:
     """gunicorn serving ``model`` with a fresh database in ``workdir`` and an API token for it,
     started exactly as the README's production recipe does."""
-    from moderation_web.auth import create_token
-    from moderation_web.store import Store
-
     database = f"sqlite:///{workdir / 'web.db'}"
     store = Store(database)
     store.create_schema()
@@ -118,53 +133,59 @@ def _timed(server: Server, body: dict) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-def load(server: Server, bodies: list[dict], concurrency: int) -> tuple[float, np.ndarray]:
-    """Send every body from ``concurrency`` client threads; wall seconds and per-request latencies (ms)."""
-    with ThreadPoolExecutor(concurrency) as pool:
-        list(pool.map(lambda body: _timed(server, body), bodies[: concurrency * 2]))  # warm-up, not measured
+def load(server: Server, requests: list[dict], plan: Plan) -> tuple[float, np.ndarray]:
+    """Send the requests from ``plan.concurrency`` client threads after ``plan.warmup`` unmeasured ones;
+    wall seconds and per-request latencies (ms) of the measured ones."""
+    with ThreadPoolExecutor(plan.concurrency) as pool:
+        list(pool.map(lambda body: _timed(server, body), requests[: plan.warmup]))
         start = time.perf_counter()
-        latencies = np.array(list(pool.map(lambda body: _timed(server, body), bodies)))
+        latencies = np.array(list(pool.map(lambda body: _timed(server, body), requests[plan.warmup:])))
         return time.perf_counter() - start, latencies
 
 
-def bodies(texts: list[str], requests: int, batch: int) -> list[dict]:
-    needed = requests * batch
+def bodies(texts: list[str], count: int, batch: int) -> list[dict]:
+    needed = count * batch
     cycled = (texts * (needed // len(texts) + 1))[:needed]
     if batch == 1:
         return [{"text": t} for t in cycled]
     return [{"texts": cycled[i: i + batch]} for i in range(0, needed, batch)]
 
 
-def measure(model: Path, texts: list[str], requests: int, concurrency: int, workers: int) -> list[Row]:
-    from moderation.artifacts import read_manifest
-
+def measure(model: Path, texts: list[str], plan: Plan) -> list[Row]:
     manifest = read_manifest(model)
     rows = []
     with tempfile.TemporaryDirectory(prefix="web-load-") as workdir, \
-            gunicorn_server(model, Path(workdir), workers) as server:
+            gunicorn_server(model, Path(workdir), plan.workers) as server:
         for mode, batch in (("single", 1), (f"batch {BATCH}", BATCH)):
-            seconds, latencies = load(server, bodies(texts, requests, batch), concurrency)
-            rows.append(Row(manifest.model_id, manifest.kind, mode, requests, round(requests / seconds, 1),
-                            round(requests * batch / seconds, 1), round(float(np.percentile(latencies, 50)), 2),
-                            round(float(np.percentile(latencies, 99)), 2)))
+            seconds, latencies = load(server, bodies(texts, plan.warmup + plan.requests, batch), plan)
+            p50, p99 = (round(float(np.percentile(latencies, q)), 2) for q in (50, 99))
+            rows.append(Row(manifest.model_id, manifest.kind, mode, plan.requests, round(plan.requests / seconds, 1),
+                            round(plan.requests * batch / seconds, 1), p50, p99))
     return rows
+
+
+def format_table(cells: list[tuple[str, ...]]) -> str:
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells)
 
 
 def table(rows: list[Row]) -> str:
     header = ("model", "kind", "mode", "requests", "req/s", "comments/s", "p50 ms", "p99 ms")
-    cells = [header] + [(r.model, r.kind, r.mode, str(r.requests), f"{r.requests_per_s:,.1f}",
-                         f"{r.comments_per_s:,.1f}", f"{r.p50_ms:.2f}", f"{r.p99_ms:.2f}") for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells)
+    return format_table([header] + [(r.model, r.kind, r.mode, str(r.requests), f"{r.requests_per_s:,.1f}",
+                                     f"{r.comments_per_s:,.1f}", f"{r.p50_ms:.2f}", f"{r.p99_ms:.2f}") for r in rows])
 
 
-def ratios(student: list[Row], other: list[Row]) -> str:
-    lines = [f"student {student[0].model} vs {other[0].kind} {other[0].model}:"]
+def side_by_side(student: list[Row], other: list[Row]) -> str:
+    """Each figure for both models and how many times better the student does (throughput up, latency down)."""
+    header = ("mode", "figure", f"student {student[0].model}", f"{other[0].kind} {other[0].model}",
+              "student advantage")
+    cells = [header]
     for s, o in zip(student, other, strict=True):
-        lines.append(f"  {s.mode:<9} student serves {s.requests_per_s / o.requests_per_s:,.1f}x the requests/s; "
-                     f"p50 {s.p50_ms:.2f} vs {o.p50_ms:.2f} ms ({o.p50_ms / s.p50_ms:,.1f}x faster), "
-                     f"p99 {s.p99_ms:.2f} vs {o.p99_ms:.2f} ms ({o.p99_ms / s.p99_ms:,.1f}x faster)")
-    return "\n".join(lines)
+        for figure, attr, higher_is_better in FIGURES:
+            mine, theirs = getattr(s, attr), getattr(o, attr)
+            advantage = mine / theirs if higher_is_better else theirs / mine
+            cells.append((s.mode, figure, f"{mine:,.2f}", f"{theirs:,.2f}", f"{advantage:,.2f}x"))
+    return format_table(cells)
 
 
 def main() -> None:
@@ -173,25 +194,24 @@ def main() -> None:
     parser.add_argument("--teacher", type=Path, default=None,
                         help="A teacher, or any second saved model, to serve the same way and compare.")
     parser.add_argument("--requests", type=int, default=400, help="Measured requests per model and mode.")
+    parser.add_argument("--warmup", type=int, default=100, help="Requests sent first and not measured.")
     parser.add_argument("--concurrency", type=int, default=8, help="Client threads.")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers.")
     parser.add_argument("--json", action="store_true", help="Print the rows as JSON instead of a table.")
     args = parser.parse_args()
-
-    from moderation.data import load_records
-    from moderation.defaults import ensure_default_model
+    plan = Plan(args.requests, args.warmup, args.concurrency, args.workers)
 
     texts = [r.text for r in load_records("demo")]
-    student = measure(args.student or ensure_default_model(), texts, args.requests, args.concurrency, args.workers)
-    other = measure(args.teacher, texts, args.requests, args.concurrency, args.workers) if args.teacher else []
+    student = measure(args.student or ensure_default_model(), texts, plan)
+    other = measure(args.teacher, texts, plan) if args.teacher else []
     if args.json:
         print(json.dumps([asdict(r) for r in student + other], indent=2))
         return
-    print(f"POST /api/v1/moderate, gunicorn --workers {args.workers} on loopback, {args.concurrency} client threads, "
-          f"{args.requests} measured requests per row ({os.cpu_count()} CPUs)\n")
+    print(f"POST /api/v1/moderate, gunicorn --workers {plan.workers} on loopback, {plan.concurrency} client threads, "
+          f"{plan.requests} measured requests per row after {plan.warmup} unmeasured ({os.cpu_count()} CPUs)\n")
     print(table(student + other))
     if other:
-        print("\n" + ratios(student, other))
+        print("\n" + side_by_side(student, other))
 
 
 if __name__ == "__main__":

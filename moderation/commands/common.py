@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -13,6 +13,9 @@ from moderation.artifacts import ArtifactError
 from moderation.plugins import PluginError
 from moderation.policy import Policy
 from moderation.scoring import InputError
+
+if TYPE_CHECKING:
+    from moderation_web.store import Store
 
 USER_ERRORS = (ArtifactError, PluginError, InputError, ValueError, FileExistsError)
 
@@ -68,8 +71,8 @@ def database_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
-def open_store(database_url: str | None) -> Any:
-    """The web app's database (``moderation_web.store.Store``), its tables created if missing."""
+def open_store(database_url: str | None) -> Store:
+    """The web app's database, its tables created if missing."""
     # Imported here, not at the top: only the web verbs need Flask and SQLAlchemy loaded.
     from moderation_web.settings import Settings
     from moderation_web.store import Store
