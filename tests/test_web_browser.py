@@ -3,6 +3,7 @@ open a report. Screenshots of every page go to test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
+import base64
 import re
 import threading
 from pathlib import Path
@@ -22,8 +23,11 @@ SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 PAYLOAD = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script> you stupid worthless idiot'
 REPORT = """<!doctype html><html><head><title>Fairness audit</title>
 <style>h1 { color: rgb(0, 128, 0); }</style></head>
-<body><h1>Fairness audit</h1><p id="gap">AUC gap 0.04</p>
+<body><h1>Fairness audit</h1><p id="gap">AUC gap 0.04</p><img id="figure" src="figures/dot.png" alt="figure">
 <script>document.body.dataset.ran = "yes";</script></body></html>"""
+
+PNG = base64.b64decode(  # one pixel, as a report's figure
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason=f"browser tests need Debian's Chromium at {CHROMIUM}: apt-get install -y chromium")
@@ -43,8 +47,10 @@ def live(tmp_path_factory, default_model):
     tmp = tmp_path_factory.mktemp("browser")
     app = make_app(tmp, default_model)
     add_moderator(app, "mod")
-    write_report(tmp / "reports", "2025-11-fairness", html=REPORT,
-                 summary="## Summary\n\n| slice | AUC |\n| --- | --- |\n| women | 0.81 |\n")
+    folder = write_report(tmp / "reports", "2025-11-fairness", html=REPORT,
+                          summary="## Summary\n\n| slice | AUC |\n| --- | --- |\n| women | 0.81 |\n")
+    (folder / "figures").mkdir()
+    (folder / "figures" / "dot.png").write_bytes(PNG)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -114,6 +120,7 @@ def test_open_a_report(page: Page, live):
     expect(page.locator("h1")).to_have_css("color", "rgb(0, 128, 0)")  # the report's own inline style applies
     expect(page.locator("#gap")).to_have_text("AUC gap 0.04")
     assert page.locator("body").get_attribute("data-ran") is None  # its script does not run (sandbox)
+    assert page.locator("#figure").evaluate("img => img.complete && img.naturalWidth") == 1  # its figures load
     shot(page, "report")
 
 

@@ -272,6 +272,11 @@ def test_report_opens_sandboxed(reports_app, tmp_path):
     data = client.get("/reports/audit-1/report.json")
     assert data.status_code == 200 and data.json == {"summary": {"auc_gap": 0.04}}
     assert client.get("/reports/audit-1/summary.md").content_type == "text/plain; charset=utf-8"
+    (tmp_path / "reports" / "audit-1" / "figures").mkdir()
+    (tmp_path / "reports" / "audit-1" / "figures" / "gap.png").write_bytes(b"\x89PNG\r\n")
+    figure = client.get("/reports/audit-1/figures/gap.png")
+    assert figure.status_code == 200 and figure.content_type == "image/png"
+    assert figure.headers["Content-Security-Policy"].startswith("sandbox;")
 
 
 @pytest.mark.parametrize("url", [
