@@ -67,8 +67,8 @@ class Services:
             NewComment(texts[i], scores[i], decisions[i], self.model.model_id, source, submitted_by) for i in flagged
         ])
         queue_ids = dict(zip(flagged, ids, strict=True))
-        verdicts = [Verdict(t, s, d, queue_ids.get(i)) for i, (t, s, d) in enumerate(zip(texts, scores, decisions,
-                                                                                          strict=True))]
+        verdicts = [Verdict(text, score, decision, queue_ids.get(i))
+                    for i, (text, score, decision) in enumerate(zip(texts, scores, decisions, strict=True))]
         return Outcome(verdicts, self.model.model_id, round(latency_ms, 3))
 
 

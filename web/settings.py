@@ -27,8 +27,8 @@ class Settings:
     model: Path | None = None  # saved model directory; None: the default student, built on first use
     database_url: str | None = None  # SQLAlchemy URL; None: SQLite in <data home>/web/moderation.db
     reports_dir: Path | None = None  # audit reports; None: <data home>/reports
-    review_threshold: float = 0.5
-    block_threshold: float = 0.9
+    review_threshold: float = Policy.review
+    block_threshold: float = Policy.block
     allow_anonymous_api: bool = False  # True: /api/v1/moderate works without a bearer token
     max_body_bytes: int = 64 * 1024
     max_batch: int = 256  # most texts in one API request
