@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from moderation import __version__
-from moderation.commands import audit, data, distill, evaluate, label, plugins, score, teacher
+from moderation.commands import audit, data, distill, evaluate, label, plugins, score, serve, teacher, token, user
 
 
 @click.group()
@@ -14,5 +14,5 @@ def main() -> None:
     """Toxicity moderation with knowledge distillation: teachers, students, prompts, audits."""
 
 
-for _verb in (audit, data, distill, evaluate, label, plugins, score, teacher):
+for _verb in (audit, data, distill, evaluate, label, plugins, score, serve, teacher, token, user):
     main.add_command(_verb.command)

@@ -182,3 +182,4 @@ def test_wheel_has_no_generic_top_level_modules(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "moderation_plugins/data/demo.csv" in names
     assert "moderation/templates/student/module.py.tmpl" in names
+    assert {"moderation_web/templates/base.html", "moderation_web/static/style.css"} <= set(names)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -13,6 +13,9 @@ from moderation.artifacts import ArtifactError
 from moderation.plugins import PluginError
 from moderation.policy import Policy
 from moderation.tables import InputError
+
+if TYPE_CHECKING:
+    from moderation_web.store import Store
 
 USER_ERRORS = (ArtifactError, PluginError, InputError, ValueError, FileExistsError)
 
@@ -82,3 +85,22 @@ def plugin_params(pairs: tuple[str, ...]) -> dict[str, Any]:
         except json.JSONDecodeError:
             params[key.replace("-", "_")] = value
     return params
+
+
+def database_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--database", "database_url", metavar="URL", default=None,
+        help="SQLAlchemy URL of the web app's database. Default: $MODERATION_DATABASE_URL, "
+             "else SQLite in <data folder>/web/moderation.db.",
+    )(command)
+
+
+def open_store(database_url: str | None) -> Store:
+    """The web app's database, its tables created if missing."""
+    # Imported here, not at the top: only the web verbs need Flask and SQLAlchemy loaded.
+    from moderation_web.settings import Settings
+    from moderation_web.store import Store
+
+    store = Store(Settings.from_env().override(database_url=database_url).resolved_database_url())
+    store.create_schema()
+    return store

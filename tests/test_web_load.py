@@ -1,0 +1,35 @@
+"""benchmarks/web_load.py end to end, tiny: both models served by gunicorn, their table, then side by side."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from moderation.artifacts import read_manifest
+from tests.conftest import ROOT
+
+
+def test_web_load_prints_student_and_second_model_side_by_side(tmp_path, default_model):
+    second = tmp_path / "second"
+    shutil.copytree(default_model, second)
+    command = [sys.executable, str(ROOT / "benchmarks" / "web_load.py"), "--student", str(default_model),
+               "--teacher", str(second), "--requests", "6", "--warmup", "2", "--concurrency", "2", "--workers", "1"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    model_id = read_manifest(default_model).model_id
+    rows = [line.split() for line in result.stdout.splitlines() if line.startswith(model_id)]
+    # model, kind, mode (one or two words), requests, req/s, comments/s, p50 ms, p99 ms
+    assert [" ".join(row[2:-5]) for row in rows] == ["single", "batch 32"] * 2
+    for row in rows:
+        requests, per_s, comments_per_s = int(row[-5]), float(row[-4].replace(",", "")), float(row[-3].replace(",", ""))
+        assert requests == 6 and per_s > 0 and 0 < float(row[-2]) <= float(row[-1])
+        assert comments_per_s == pytest.approx(per_s * (32 if row[2] == "batch" else 1), rel=0.01)
+    side = result.stdout.split("student advantage", 1)[1].strip().splitlines()
+    figures = [re.match(r"(single|batch 32)\s+(req/s|comments/s|p50 ms|p99 ms)\s", line).groups() for line in side]
+    assert figures == [(mode, figure) for mode in ("single", "batch 32")
+                       for figure in ("req/s", "comments/s", "p50 ms", "p99 ms")]
+    assert all(re.search(r"\s[\d.,]+x$", line) for line in side)

@@ -1,0 +1,89 @@
+"""The JSON API, version 1: ``POST /api/v1/moderate`` (bearer token) and ``GET /api/v1/health`` (open).
+
+Errors are JSON objects ``{"error": "..."}`` with the HTTP status (see ``errors.py``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, g, jsonify, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+
+from moderation.scoring import InputError, check_text
+from moderation_web.auth import token_required
+from moderation_web.service import Outcome, Verdict, services
+
+FIELDS = ("text", "texts")
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _texts(body: Any) -> tuple[list[str], bool]:
+    """The texts to score and whether the body held a single ``text``; a bad body raises 400 saying why."""
+    if not isinstance(body, dict):
+        raise BadRequest('The body must be a JSON object: {"text": "..."} or {"texts": ["...", ...]}.')
+    unknown = sorted(set(body) - set(FIELDS))
+    if unknown:
+        raise BadRequest(f"Unknown field(s) {', '.join(unknown)}: send either \"text\" or \"texts\".")
+    if ("text" in body) == ("texts" in body):
+        raise BadRequest('Send exactly one of "text" (one comment) or "texts" (a list of comments).')
+    try:
+        if "text" in body:
+            return [check_text(body["text"])], True
+        return _batch(body["texts"]), False
+    except InputError as exc:
+        raise BadRequest(str(exc)) from None
+
+
+def _batch(texts: Any) -> list[str]:
+    limit = services().settings.max_batch
+    if not isinstance(texts, list) or not texts:
+        raise InputError('"texts" must be a non-empty list of strings')
+    if len(texts) > limit:
+        raise InputError(f'"texts" has {len(texts)} items, over the limit of {limit}; split the batch')
+    for i, text in enumerate(texts):
+        try:
+            check_text(text)
+        except InputError as exc:
+            raise InputError(f"texts[{i}]: {exc}") from None
+    return texts
+
+
+def _verdict(v: Verdict) -> dict[str, Any]:
+    return {"score": round(v.score, 6), "decision": v.decision, "queue_id": v.queue_id}
+
+
+def _common(outcome: Outcome) -> dict[str, Any]:
+    policy = services().policy
+    return {"model": outcome.model, "latency_ms": outcome.latency_ms,
+            "thresholds": {"review": policy.review, "block": policy.block}}
+
+
+@bp.post("/moderate")
+@token_required
+def moderate() -> ResponseReturnValue:
+    if not request.is_json:
+        raise UnsupportedMediaType("Send JSON with the header Content-Type: application/json.")
+    try:
+        body = json.loads(request.get_data())
+    except ValueError:
+        raise BadRequest("The body is not valid JSON.") from None
+    texts, single = _texts(body)
+    outcome = services().moderate(texts, source="api", submitted_by=g.api_client)
+    if single:
+        return jsonify({**_verdict(outcome.verdicts[0]), **_common(outcome)})
+    return jsonify({"results": [_verdict(v) for v in outcome.verdicts], **_common(outcome)})
+
+
+@bp.get("/health")
+def health() -> ResponseReturnValue:
+    body = {"model": services().model.model_id}
+    try:
+        services().store.ping()
+    except SQLAlchemyError as exc:
+        return jsonify({**body, "status": "unavailable", "database": type(exc).__name__}), 503
+    return jsonify({**body, "status": "ok", "database": "ok"})
