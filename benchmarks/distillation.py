@@ -22,13 +22,26 @@ from moderation.labeling import label, read_labels
 from moderation.scoring import score_texts
 
 
-def student_run(teacher: Path, name: str, data, runs: Path) -> Path:
+def student_run(teacher: Path, name: str, data, runs: Path, params: dict) -> Path:
     out = runs / name
     fingerprint = read_manifest(teacher).fingerprint
     if (out / "manifest.json").is_file() and read_manifest(out).lineage.get("teacher_fingerprint") == fingerprint:
         return out
-    distill(teacher, name, data, out)
+    distill(teacher, name, data, out, params=params)
     return out
+
+
+def student_params(pairs: list[str]) -> dict[str, dict]:
+    """``NAME:KEY=VALUE`` pairs, values read as JSON where they parse."""
+    params: dict[str, dict] = {}
+    for pair in pairs:
+        name, _, setting = pair.partition(":")
+        key, _, value = setting.partition("=")
+        try:
+            params.setdefault(name, {})[key] = json.loads(value)
+        except json.JSONDecodeError:
+            params.setdefault(name, {})[key] = value
+    return params
 
 
 def row(name: str, path: Path, scores, records, speed_texts, singles: int) -> dict:
@@ -49,6 +62,8 @@ def main() -> None:
     parser.add_argument("--speed-rows", type=int, default=1000, help="Test texts for the throughput timing.")
     parser.add_argument("--singles", type=int, default=200, help="Texts timed one at a time for latency.")
     parser.add_argument("--json", type=Path, default=None, help="Also write the table as JSON here.")
+    parser.add_argument("--student-param", action="append", default=[], metavar="NAME:KEY=VALUE",
+                        help="A student setting, e.g. mini-transformer:max_steps=300 (repeatable).")
     args = parser.parse_args()
     data = load(args.data)
     test = data.split("test")
@@ -60,7 +75,7 @@ def main() -> None:
     rows = [row(f"teacher {read_manifest(args.teacher).model_id}", args.teacher, teacher_scores, test,
                 speed_texts, args.singles)]
     for name in args.students.split(","):
-        path = student_run(args.teacher, name, data, args.runs)
+        path = student_run(args.teacher, name, data, args.runs, student_params(args.student_param).get(name, {}))
         rows.append(row(name, path, score_texts(load_model(path), texts), test, speed_texts, args.singles))
     teacher = rows[0]
     print(f"{args.data} test split: {len(test):,} rows; speed on {len(speed_texts):,} texts, {args.singles} singles")
