@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from moderation import __version__
-from moderation.commands import data, plugins, score
+from moderation.commands import data, plugins, prompt, score
 
 
 @click.group()
@@ -14,5 +14,5 @@ def main() -> None:
     """Toxicity moderation with knowledge distillation: teachers, students, prompts, audits."""
 
 
-for _verb in (data, plugins, score):
+for _verb in (data, plugins, prompt, score):
     main.add_command(_verb.command)

@@ -1,0 +1,43 @@
+"""The k-nearest-neighbour few-shot strategy: per comment, the most similar labeled examples."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from moderation import hookimpl
+from moderation.prompting import ExemplarStrategy, get_encoder, nearest_exemplars, pool_key
+from moderation.protocols import Record
+
+
+class KnnFewShot(ExemplarStrategy):
+    """Per comment, the k most similar labeled exemplars by all-MiniLM-L6-v2 embedding (balanced by label)."""
+
+    name = "knn-few-shot"
+    default_k = 8
+
+    def __init__(self, k: int | None = None, seed: int = 0, balanced: bool = True, encoder: str | None = None,
+                 **template: Any) -> None:
+        super().__init__(k, seed, **template)
+        self.balanced, self.encoder = bool(balanced), encoder
+        self._index: tuple[str, np.ndarray, np.ndarray] | None = None
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {**super().params, "balanced": self.balanced, "encoder": self.encoder}
+
+    def select(self, queries: Sequence[str], pool: list[Record]) -> list[list[Record]]:
+        encoder = get_encoder(self.encoder)
+        key = pool_key(pool)
+        if self._index is None or self._index[0] != key:  # embed a pool once, however many batches follow
+            self._index = (key, encoder.embed([r.text for r in pool]), np.array([r.label for r in pool]))
+        _, vectors, labels = self._index
+        rows = nearest_exemplars(encoder.embed(list(queries)), vectors, labels, self.k, self.balanced)
+        return [[pool[i] for i in idx] for idx in rows]
+
+
+@hookimpl
+def register_prompt_strategies(register):
+    register(KnnFewShot)
