@@ -103,6 +103,12 @@ def pool_key(pool: Sequence[Record]) -> str:
     return digest.hexdigest()
 
 
+def check_k(k: int, pool_size: int) -> None:
+    if k > pool_size:
+        raise PromptError(f"k={k} is larger than the exemplar pool ({pool_size} labeled rows); "
+                          "lower --k or give a larger pool")
+
+
 def class_shares(k: int, rng: np.random.Generator) -> tuple[int, int]:
     """How many of ``k`` exemplars are non-toxic and toxic: half each, the odd one to a seeded class."""
     if k % 2 == 0:
@@ -113,9 +119,7 @@ def class_shares(k: int, rng: np.random.Generator) -> tuple[int, int]:
 
 def balanced_choice(pool: Sequence[Record], k: int, seed: int) -> list[Record]:
     """``k`` exemplars balanced across labels, drawn with ``seed``, in a seeded order."""
-    if k > len(pool):
-        raise PromptError(f"k={k} is larger than the exemplar pool ({len(pool)} labeled rows); "
-                          "lower --k or give a larger pool")
+    check_k(k, len(pool))
     rng = np.random.default_rng(seed)
     chosen: list[Record] = []
     for label, share in enumerate(class_shares(k, rng)):
@@ -197,9 +201,7 @@ def nearest_exemplars(queries: np.ndarray, pool: np.ndarray, labels: np.ndarray,
     """For each query vector, the pool rows of the ``k`` most similar vectors (cosine, unit vectors):
     the nearest of each label in equal shares when ``balanced``, else the nearest overall. Ordered least
     to most similar, so the closest exemplar stands next to the query. Ties go to the earlier row."""
-    if k > len(pool):
-        raise PromptError(f"k={k} is larger than the exemplar pool ({len(pool)} labeled rows); "
-                          "lower --k or give a larger pool")
+    check_k(k, len(pool))
     groups = [np.flatnonzero(labels == 0), np.flatnonzero(labels == 1)] if balanced else [np.arange(len(pool))]
     shares = [k // 2 + k % 2, k // 2] if balanced else [k]  # an odd k gives the extra one to non-toxic
     for label, (rows, share) in enumerate(zip(groups, shares, strict=True)):

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from moderation import hookimpl
-from moderation.prompting import ExemplarStrategy, get_encoder, nearest_exemplars, pool_key
+from moderation.prompting import ExemplarStrategy, check_k, get_encoder, nearest_exemplars, pool_key
 from moderation.protocols import Record
 
 
@@ -29,6 +29,7 @@ class KnnFewShot(ExemplarStrategy):
         return {**super().params, "balanced": self.balanced, "encoder": self.encoder}
 
     def select(self, queries: Sequence[str], pool: list[Record]) -> list[list[Record]]:
+        check_k(self.k, len(pool))  # before loading the encoder or embedding anything
         encoder = get_encoder(self.encoder)
         key = pool_key(pool)
         if self._index is None or self._index[0] != key:  # embed a pool once, however many batches follow
