@@ -498,11 +498,6 @@ class PromptedTeacher:
         return teacher
 
 
-def logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(np.asarray(p, dtype=float), 1e-12, 1 - 1e-12)
-    return np.log(p) - np.log1p(-p)
-
-
 # --- Python API: build, measure, save ---------------------------------------------------------------------
 
 
