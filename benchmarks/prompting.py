@@ -2,7 +2,7 @@
 distilled from a prompted teacher with no fine-tuning at all.
 
 Run: MODERATION_DATA_DIR=../shared/data nice -n 10 python benchmarks/prompting.py [--data davidson]
-     [--seeds 5] [--labeled 500,2000] [--json out.json]
+     [--seeds 10] [--labeled 500,2000] [--json out.json]
 
 1. Every strategy with the `embedding-prompted` teacher on the same test rows: ROC-AUC, PR-AUC, Brier.
    Strategies whose exemplars depend on the seed (one-shot, few-shot) run with several seeds: mean and spread.
@@ -10,7 +10,7 @@ Run: MODERATION_DATA_DIR=../shared/data nice -n 10 python benchmarks/prompting.p
 3. Label-scarce distillation: with only N labeled training rows, (a) `tfidf-lr` on the N gold labels;
    (b) a k-NN few-shot prompted teacher whose pool is those N rows, saved and reloaded through
    `moderation.artifacts`, labels the hidden rest of the training data, and `tfidf-lr` is distilled from
-   gold + teacher labels. Same test rows for all.
+   the teacher's labels alone and from gold + teacher labels. Same test rows for all.
 
 Embeddings are cached under <data home>/cache/embeddings: the first run embeds the data set once.
 """
@@ -69,14 +69,17 @@ def compare_strategies(train: list[Record], test: list[Record], seeds: int) -> l
     return rows
 
 
-def ambiguity(train: list[Record], others: list[Record]) -> list[dict[str, Any]]:
-    """Scores of each strategy on the ambiguous rows (from splits never used as exemplars)."""
-    rows = [next(r for r in others if re.search(p, r.text)) for p in AMBIGUOUS]
+def ambiguity(train: list[Record], test: list[Record], validation: list[Record]) -> list[dict[str, Any]]:
+    """Scores of each strategy on the ambiguous rows (from splits never used as exemplars), and where the
+    zero-shot score falls among the zero-shot scores of the truly toxic test rows."""
+    rows = [next(r for r in test + validation if re.search(p, r.text)) for p in AMBIGUOUS]
     models = {f"{n} k={k}": build_prompted_teacher(TEACHER, n, train, strategy_params=strategy_params(n, k, 0))
               for n, k in [("zero-shot", 0), ("few-shot", 8), ("knn-few-shot", 8)]}
     scores = {name: score_texts(m, [r.text for r in rows]) for name, m in models.items()}
+    toxic = score_texts(models["zero-shot k=0"], [r.text for r in test if r.label == 1])
     return [{"split": r.split, "gold_toxicity": r.toxicity, "text": r.text,
              **{name: float(s[i]) for name, s in scores.items()},
+             "zero_shot_above_toxic_share": float((toxic < scores["zero-shot k=0"][i]).mean()),
              "knn_exemplars": [(e.label, e.text) for e in models["knn-few-shot k=8"].prompts([r.text])[0].exemplars]}
             for i, r in enumerate(rows)]
 
@@ -91,12 +94,15 @@ def distillation(data_name: str, labeled: int, work: Path) -> dict[str, Any]:
     teacher = load_model(work / f"teacher-{labeled}")  # the path `moderation label --model DIR` takes
     teacher_test = quality(score_texts(teacher, [r.text for r in test]), test)["roc_auc"]
     soft = score_texts(teacher, [r.text for r in hidden])
+    lineage = {"teacher": f"{TEACHER} knn-few-shot k=8, pool {labeled} rows"}
     gold_only = train_student("tfidf-lr", gold, test, work / f"gold-{labeled}")
+    teacher_only = train_student("tfidf-lr", hidden, test, work / f"teacher-only-{labeled}", targets=soft.tolist(),
+                                 lineage=lineage)
     distilled = train_student("tfidf-lr", gold + hidden, test, work / f"distilled-{labeled}",
-                              targets=[r.toxicity for r in gold] + soft.tolist(),
-                              lineage={"teacher": f"{TEACHER} knn-few-shot k=8, pool {labeled} rows"})
+                              targets=[r.toxicity for r in gold] + soft.tolist(), lineage=lineage)
     return {"labeled": labeled, "teacher_labeled_rows": len(hidden), "teacher_test_roc_auc": teacher_test,
             "student_gold_only_roc_auc": gold_only.metrics["test_roc_auc"],
+            "student_teacher_only_roc_auc": teacher_only.metrics["test_roc_auc"],
             "student_distilled_roc_auc": distilled.metrics["test_roc_auc"],
             "gain": distilled.metrics["test_roc_auc"] - gold_only.metrics["test_roc_auc"]}
 
@@ -104,7 +110,7 @@ def distillation(data_name: str, labeled: int, work: Path) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default="davidson")
-    parser.add_argument("--seeds", type=int, default=5, help="Seeds for one-shot and few-shot.")
+    parser.add_argument("--seeds", type=int, default=10, help="Seeds for one-shot and few-shot.")
     parser.add_argument("--labeled", default="500,2000", help="Label budgets for the distillation runs ('' skips).")
     parser.add_argument("--json", type=Path, default=None, help="Also write every figure to this JSON file.")
     args = parser.parse_args()
@@ -120,10 +126,11 @@ def main() -> None:
 
     examples = []
     if args.data == "davidson":
-        examples = ambiguity(train, data.split("test") + data.split("validation"))
+        examples = ambiguity(train, test, data.split("validation"))
         print("\nzero-shot ambiguity (gold toxicity = share of annotators who saw hate or offense):")
         for e in examples:
-            print(f"  gold {e['gold_toxicity']:.2f}  zero-shot {e['zero-shot k=0']:.3f}  few-shot "
+            print(f"  gold {e['gold_toxicity']:.2f}  zero-shot {e['zero-shot k=0']:.3f} (above "
+                  f"{e['zero_shot_above_toxic_share']:.0%} of toxic test rows)  few-shot "
                   f"{e['few-shot k=8']:.3f}  knn {e['knn-few-shot k=8']:.3f}  [{e['split']}] {e['text'][:90]!r}")
             nearest = e["knn_exemplars"][-3:]
             print("      nearest exemplars: " + " | ".join(f"{lab}: {txt[:40]!r}" for lab, txt in nearest))
@@ -134,11 +141,12 @@ def main() -> None:
         for n in budgets:
             distilled.append(distillation(args.data, n, Path(work)))
     if distilled:
-        print(f"\n{'labels':>7}{'teacher-labeled':>16}{'teacher AUC':>12}{'gold-only student':>18}"
-              f"{'distilled student':>18}{'gain':>8}")
+        print(f"\n{'labels':>7}{'teacher-labeled':>16}{'teacher AUC':>12}{'student: gold':>14}"
+              f"{'teacher':>9}{'gold+teacher':>14}{'gain':>8}")
         for d in distilled:
             print(f"{d['labeled']:>7}{d['teacher_labeled_rows']:>16,}{d['teacher_test_roc_auc']:>12.4f}"
-                  f"{d['student_gold_only_roc_auc']:>18.4f}{d['student_distilled_roc_auc']:>18.4f}{d['gain']:>+8.4f}")
+                  f"{d['student_gold_only_roc_auc']:>14.4f}{d['student_teacher_only_roc_auc']:>9.4f}"
+                  f"{d['student_distilled_roc_auc']:>14.4f}{d['gain']:>+8.4f}")
     if args.json:
         args.json.write_text(json.dumps({"strategies": strategies, "ambiguity": examples, "distillation": distilled},
                                         indent=2, ensure_ascii=False))

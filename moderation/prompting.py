@@ -421,6 +421,7 @@ class PromptedTeacher:
         strategy_params = dict(strategy_params or {})
         strategy_params.setdefault("seed", seed)
         self.strategy = get_registry().create("prompt_strategy", strategy, **strategy_params)
+        self.strategy_params = getattr(self.strategy, "params", strategy_params)  # third-party: as given
         self.calibration_size, self.seed = calibration_size, seed
         self.pool: list[Record] = []
         self.calibration: PlattCalibration | None = None
@@ -433,7 +434,7 @@ class PromptedTeacher:
     @property
     def params(self) -> dict[str, Any]:
         """Everything that shapes the scores, for the manifest."""
-        return {**self.teacher_params, "strategy": self.strategy.name, "strategy_params": self.strategy.params,
+        return {**self.teacher_params, "strategy": self.strategy.name, "strategy_params": self.strategy_params,
                 "calibration_size": self.calibration_size, "seed": self.seed}
 
     def raw_scores(self, texts: Sequence[str], prompts: Sequence[Prompt]) -> np.ndarray:
@@ -457,7 +458,10 @@ class PromptedTeacher:
         return self
 
     def prompts(self, texts: Sequence[str]) -> list[Prompt]:
-        return self.strategy.build_many(list(texts), self.pool)
+        """One prompt per text; strategies with ``build_many`` (all built-ins) choose exemplars in one batch."""
+        if hasattr(self.strategy, "build_many"):
+            return self.strategy.build_many(list(texts), self.pool)
+        return [self.strategy.build(text, self.pool) for text in texts]
 
     def score(self, texts: Sequence[str]) -> np.ndarray:
         if self.calibration is None:
@@ -471,7 +475,7 @@ class PromptedTeacher:
     def save(self, directory: Path) -> None:
         directory = Path(directory)
         state = {"teacher": self.name, "teacher_params": self.teacher_params, "strategy": self.strategy.name,
-                 "strategy_params": self.strategy.params, "calibration_size": self.calibration_size,
+                 "strategy_params": self.strategy_params, "calibration_size": self.calibration_size,
                  "seed": self.seed, "calibration": vars(self.calibration) if self.calibration else None,
                  "fit": self.fit_info}
         (directory / STATE_FILE).write_text(json.dumps(state, indent=2, sort_keys=True) + "\n", encoding="utf-8")

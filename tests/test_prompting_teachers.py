@@ -276,3 +276,38 @@ def test_prompt_compare_and_a_saved_teacher_through_score(tmp_path, default_mode
 def test_prompt_compare_refuses_unknown_strategies_before_any_work():
     result = run_cli("prompt", "compare", "--strategies", "few-shot,fifty-shot", "--limit", LIMIT)
     assert result.returncode == 1 and "no prompt_strategy plugin named 'fifty-shot'" in result.stderr
+
+
+@pytest.mark.slow
+def test_davidson_targets_few_shot_beats_zero_shot_and_knn_beats_few_shot(shared_data):
+    """The issue's targets on real data (embeds about 19k tweets once: minutes on two cores)."""
+    data = load("davidson", shared_data)
+    train, test = data.split("train", "train"), data.split("test")
+    auc = {name: quality(build_prompted_teacher("embedding-prompted", name, train, strategy_params=params)
+                         .score(texts(test)), test)["roc_auc"]
+           for name, params in [("zero-shot", {}), ("few-shot", {"k": 8}), ("knn-few-shot", {"k": 8})]}
+    assert auc["few-shot"] >= auc["zero-shot"] + 0.05, auc
+    assert auc["knn-few-shot"] > auc["few-shot"], auc
+
+
+def test_a_strategy_with_only_build_works_with_a_teacher(teachers, test_rows):
+    """Third-party strategies need only the protocol (``name`` and ``build``)."""
+    from moderation.prompting import LABELS
+    from moderation.protocols import Exemplar, Prompt
+
+    class Fixed:
+        name = "fixed"
+
+        def build(self, query, pool):
+            shots = tuple(Exemplar(r.text, LABELS[r.label]) for r in pool[:2])
+            return Prompt(instruction="Rate it.", exemplars=shots, query=query)
+
+    teacher = teachers["zero-shot"]
+    original = teacher.strategy
+    try:
+        teacher.strategy = Fixed()
+        prompts = teacher.prompts(["a", "b"])
+        assert [p.query for p in prompts] == ["a", "b"] and len(prompts[0].exemplars) == 2
+        assert teacher.score(texts(test_rows[:3])).shape == (3,)
+    finally:
+        teacher.strategy = original
