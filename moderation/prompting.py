@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import sqlite3
 import string
@@ -45,6 +46,7 @@ DEFAULT_EXEMPLAR_TEMPLATE = Prompt.exemplar_template
 TEMPLATE_FIELDS = {"instruction", "exemplars", "query"}
 EXEMPLAR_FIELDS = {"text", "label"}
 PURPOSE = "build prompts from"
+MEMO_LIMIT = 100_000  # vectors kept in memory per encoder: about 150 MB at 384 dimensions
 
 
 class PromptError(InputError):
@@ -81,8 +83,30 @@ def check_templates(template: str, exemplar_template: str) -> None:
         raise PromptError(f"exemplar template has unknown slot(s) {sorted(unknown)}; use only {{text}} and {{label}}")
 
 
-def labeled_pool(pool: Sequence[Record], classes_needed: int = 2) -> list[Record]:
+def pool_key(pool: Sequence[Record]) -> str:
+    """Identity of an exemplar pool (texts and labels, order-independent), for caching per pool."""
+    digest = hashlib.sha256()
+    for key in sorted(f"{text_hash(r.text)}:{r.label}" for r in pool):
+        digest.update(key.encode())
+    return digest.hexdigest()
+
+
+class ExemplarPool(tuple):
+    """A checked exemplar pool: labeled rows in canonical order, immutable, its key computed once, so a
+    teacher scoring many batches checks and hashes its pool only once."""
+
+    key: str
+
+    def __new__(cls, rows: Sequence[Record]) -> ExemplarPool:
+        pool = super().__new__(cls, rows)
+        pool.key = pool_key(rows)
+        return pool
+
+
+def labeled_pool(pool: Sequence[Record], classes_needed: int = 2) -> ExemplarPool:
     """The labeled rows of ``pool`` in a canonical order (by content hash, so file order never matters)."""
+    if isinstance(pool, ExemplarPool):
+        return pool
     require_trainable(pool, PURPOSE)
     rows = sorted((r for r in pool if r.label in (0, 1)), key=lambda r: (text_hash(r.text), r.text))
     if not rows:
@@ -92,15 +116,7 @@ def labeled_pool(pool: Sequence[Record], classes_needed: int = 2) -> list[Record
         only = LABELS[next(iter(found))]
         raise PromptError(f"the exemplar pool holds only {only!r} rows ({len(rows)} of them); prompts need "
                           f"examples of both {LABELS[0]!r} and {LABELS[1]!r}: use a pool with both classes")
-    return rows
-
-
-def pool_key(pool: Sequence[Record]) -> str:
-    """Identity of an exemplar pool (texts and labels, order-independent), for caching per pool."""
-    digest = hashlib.sha256()
-    for key in sorted(f"{text_hash(r.text)}:{r.label}" for r in pool):
-        digest.update(key.encode())
-    return digest.hexdigest()
+    return ExemplarPool(rows)
 
 
 def check_k(k: int, pool_size: int) -> None:
@@ -164,7 +180,7 @@ class ExemplarStrategy:
                   "exemplar_template": self.exemplar_template}
         return params if self.fixed_k is not None else {"k": self.k, **params}
 
-    def select(self, queries: Sequence[str], pool: list[Record]) -> list[list[Record]]:
+    def select(self, queries: Sequence[str], pool: ExemplarPool) -> list[list[Record]]:
         """Exemplars for each query, from a checked pool in canonical order."""
         raise NotImplementedError
 
@@ -189,10 +205,9 @@ class FixedExemplarStrategy(ExemplarStrategy):
 
     _chosen: tuple[str, list[Record]] | None = None  # (pool key, exemplars), set on first use per pool
 
-    def select(self, queries: Sequence[str], pool: list[Record]) -> list[list[Record]]:
-        key = pool_key(pool)
-        if self._chosen is None or self._chosen[0] != key:
-            self._chosen = (key, balanced_choice(pool, self.k, self.seed))
+    def select(self, queries: Sequence[str], pool: ExemplarPool) -> list[list[Record]]:
+        if self._chosen is None or self._chosen[0] != pool.key:
+            self._chosen = (pool.key, balanced_choice(pool, self.k, self.seed))
         return [self._chosen[1]] * len(queries)
 
 
@@ -321,21 +336,29 @@ class SentenceEncoder:
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """One unit vector per text (float32, ``len(texts)`` x hidden size)."""
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
         keys = [hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest() for t in texts]
-        missing = [k for k in dict.fromkeys(keys) if k not in self._memo]
+        found = {k: self._memo.pop(k) for k in dict.fromkeys(keys) if k in self._memo}  # re-inserted as newest
+        missing = [k for k in dict.fromkeys(keys) if k not in found]
         if missing and self.cache is not None:
-            self._memo.update(self.cache.get(missing))
-            missing = [k for k in missing if k not in self._memo]
+            found.update(self.cache.get(missing))
+            missing = [k for k in missing if k not in found]
         if missing:
             first = dict(zip(keys, texts, strict=True))
-            vectors = self._compute([first[k] for k in missing])
-            fresh = dict(zip(missing, vectors, strict=True))
-            self._memo.update(fresh)
+            fresh = dict(zip(missing, self._compute([first[k] for k in missing]), strict=True))
+            found.update(fresh)
             if self.cache is not None:
                 self.cache.put(fresh)
-        if not keys:
-            return np.zeros((0, 0), dtype=np.float32)
-        return np.stack([self._memo[k] for k in keys])
+        self._remember(found)
+        return np.stack([found[k] for k in keys])
+
+    def _remember(self, vectors: dict[str, np.ndarray]) -> None:
+        """Keep recently used vectors in memory (a pool's exemplars are looked up every batch); the least
+        recently used go first once ``MEMO_LIMIT`` is reached, so labeling millions of rows stays bounded."""
+        self._memo.update(vectors)
+        for key in list(itertools.islice(self._memo, max(0, len(self._memo) - MEMO_LIMIT))):
+            del self._memo[key]
 
 
 def quiet_transformers() -> None:
@@ -423,7 +446,7 @@ class PromptedTeacher:
         self.strategy = get_registry().create("prompt_strategy", strategy, **strategy_params)
         self.strategy_params = getattr(self.strategy, "params", strategy_params)  # third-party: as given
         self.calibration_size, self.seed = calibration_size, seed
-        self.pool: list[Record] = []
+        self.pool: Sequence[Record] = ()
         self.calibration: PlattCalibration | None = None
         self.fit_info: dict[str, Any] = {}
 
@@ -445,8 +468,8 @@ class PromptedTeacher:
         it stays clean for measuring)."""
         require_trainable(train, PURPOSE)
         rows = labeled_pool(train)
-        sample, self.pool = calibration_split(rows, self.calibration_size, self.seed)
-        labeled_pool(self.pool)  # both classes must remain for the exemplars
+        sample, pool = calibration_split(rows, self.calibration_size, self.seed)
+        self.pool = labeled_pool(pool)  # both classes must remain for the exemplars
         self.calibration = PlattCalibration()
         if sample:
             texts = [r.text for r in sample]
@@ -493,8 +516,8 @@ class PromptedTeacher:
         teacher = cls(strategy=state["strategy"], strategy_params=state["strategy_params"],
                       calibration_size=state["calibration_size"], seed=state["seed"], **state["teacher_params"])
         with (directory / POOL_FILE).open(encoding="utf-8") as fh:
-            teacher.pool = [Record(id=d["id"], text=d["text"], toxicity=d["toxicity"], label=d["label"],
-                                   split="train") for d in map(json.loads, fh)]
+            teacher.pool = labeled_pool([Record(id=d["id"], text=d["text"], toxicity=d["toxicity"],
+                                                label=d["label"], split="train") for d in map(json.loads, fh)])
         teacher.calibration = PlattCalibration(**state["calibration"]) if state["calibration"] else None
         teacher.fit_info = state["fit"]
         if teacher.fit_info.get("pool_fingerprint") not in (None, fingerprint(teacher.pool)):

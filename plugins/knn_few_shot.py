@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from moderation import hookimpl
-from moderation.prompting import ExemplarStrategy, check_k, get_encoder, nearest_exemplars, pool_key
+from moderation.prompting import ExemplarPool, ExemplarStrategy, check_k, get_encoder, nearest_exemplars
 from moderation.protocols import Record
 
 
@@ -28,12 +28,11 @@ class KnnFewShot(ExemplarStrategy):
     def params(self) -> dict[str, Any]:
         return {**super().params, "balanced": self.balanced, "encoder": self.encoder}
 
-    def select(self, queries: Sequence[str], pool: list[Record]) -> list[list[Record]]:
+    def select(self, queries: Sequence[str], pool: ExemplarPool) -> list[list[Record]]:
         check_k(self.k, len(pool))  # before loading the encoder or embedding anything
         encoder = get_encoder(self.encoder)
-        key = pool_key(pool)
-        if self._index is None or self._index[0] != key:  # embed a pool once, however many batches follow
-            self._index = (key, encoder.embed([r.text for r in pool]), np.array([r.label for r in pool]))
+        if self._index is None or self._index[0] != pool.key:  # embed a pool once, however many batches follow
+            self._index = (pool.key, encoder.embed([r.text for r in pool]), np.array([r.label for r in pool]))
         _, vectors, labels = self._index
         rows = nearest_exemplars(encoder.embed(list(queries)), vectors, labels, self.k, self.balanced)
         return [[pool[i] for i in idx] for idx in rows]

@@ -194,3 +194,19 @@ def test_embeddings_are_cached_on_disk_and_keyed_by_model(monkeypatch):
     assert shorter.fingerprint != fresh.fingerprint and shorter.cache.path != fresh.cache.path
     long = ["a cached sentence that is cut after four tokens"]
     assert not np.allclose(shorter.embed(long), SentenceEncoder(cache=False).embed(long))
+
+
+def test_in_memory_vectors_are_bounded_least_recently_used_first(monkeypatch):
+    import moderation.prompting as prompting
+
+    monkeypatch.setattr(prompting, "MEMO_LIMIT", 2)
+    encoder = SentenceEncoder()
+    encoder.embed(["one", "two"])
+    encoder.embed(["one"])  # now the most recently used
+    encoder.embed(["three"])
+    assert len(encoder._memo) == 2
+    kept = encoder.embed(["one", "three"])  # both still in memory or on disk: nothing recomputed
+    assert kept.shape == (2, 384)
+    monkeypatch.setattr(encoder, "_compute", lambda t: pytest.fail(f"recomputed {t} despite the disk cache"))
+    # computed alone rather than padded in a batch with "one": equal up to float rounding
+    assert np.allclose(encoder.embed(["two"]), SentenceEncoder(cache=False).embed(["two"]), atol=1e-5)

@@ -148,8 +148,8 @@ def compare(teacher: str, base: str | None, calibration_size: int, data_name: st
         model = build_prompted_teacher(teacher, name, train, strategy_params=params,
                                        **teacher_params(base, calibration_size, seed))
         scores = score_texts(model, texts)
-        results.append({"kind": "prompted", "name": name, "k": getattr(model.strategy, "k", None), **quality(scores, rows),
-                        "seconds": round(time.perf_counter() - start, 1)})
+        results.append({"kind": "prompted", "name": name, "k": getattr(model.strategy, "k", None),
+                        **quality(scores, rows), "seconds": round(time.perf_counter() - start, 1)})
     for path, manifest in models.items():
         start = time.perf_counter()
         scores = score_texts(load_model(path), texts)
