@@ -125,6 +125,12 @@ def check_k(k: int, pool_size: int) -> None:
                           "lower --k or give a larger pool")
 
 
+def check_share(k: int, label: int, share: int, available: int) -> None:
+    if share > available:
+        raise PromptError(f"k={k} needs {share} {LABELS[label]!r} exemplars but the pool has only "
+                          f"{available}; lower --k or add {LABELS[label]!r} rows")
+
+
 def class_shares(k: int, rng: np.random.Generator) -> tuple[int, int]:
     """How many of ``k`` exemplars are non-toxic and toxic: half each, the odd one to a seeded class."""
     if k % 2 == 0:
@@ -140,9 +146,7 @@ def balanced_choice(pool: Sequence[Record], k: int, seed: int) -> list[Record]:
     chosen: list[Record] = []
     for label, share in enumerate(class_shares(k, rng)):
         rows = [r for r in pool if r.label == label]
-        if share > len(rows):
-            raise PromptError(f"k={k} needs {share} {LABELS[label]!r} exemplars but the pool has only "
-                              f"{len(rows)}; lower --k or add {LABELS[label]!r} rows")
+        check_share(k, label, share, len(rows))
         chosen += [rows[i] for i in rng.choice(len(rows), size=share, replace=False)]
     return [chosen[i] for i in rng.permutation(len(chosen))]
 
@@ -212,7 +216,7 @@ class FixedExemplarStrategy(ExemplarStrategy):
 
 
 def nearest_exemplars(queries: np.ndarray, pool: np.ndarray, labels: np.ndarray, k: int,
-                      balanced: bool, chunk: int = 1024) -> list[list[int]]:
+                      balanced: bool, chunk: int = 256) -> list[list[int]]:
     """For each query vector, the pool rows of the ``k`` most similar vectors (cosine, unit vectors):
     the nearest of each label in equal shares when ``balanced``, else the nearest overall. Ordered least
     to most similar, so the closest exemplar stands next to the query. Ties go to the earlier row."""
@@ -220,9 +224,7 @@ def nearest_exemplars(queries: np.ndarray, pool: np.ndarray, labels: np.ndarray,
     groups = [np.flatnonzero(labels == 0), np.flatnonzero(labels == 1)] if balanced else [np.arange(len(pool))]
     shares = [k // 2 + k % 2, k // 2] if balanced else [k]  # an odd k gives the extra one to non-toxic
     for label, (rows, share) in enumerate(zip(groups, shares, strict=True)):
-        if share > len(rows):
-            raise PromptError(f"k={k} needs {share} {LABELS[label]!r} exemplars but the pool has only "
-                              f"{len(rows)}; lower --k or add {LABELS[label]!r} rows")
+        check_share(k, label, share, len(rows))
     picked: list[list[int]] = []
     for start in range(0, len(queries), chunk):
         sims = queries[start:start + chunk] @ pool.T

@@ -13,7 +13,12 @@ from moderation.protocols import Record
 
 
 class KnnFewShot(ExemplarStrategy):
-    """Per comment, the k most similar labeled exemplars by all-MiniLM-L6-v2 embedding (balanced by label)."""
+    """Per comment, the k most similar labeled exemplars by all-MiniLM-L6-v2 embedding (balanced by label).
+
+    Deterministic: ``seed`` is accepted like every strategy's but not needed (ties go to the earlier row of
+    the canonical pool order). ``balanced=False`` takes the k nearest whatever their label; ``encoder`` is a
+    local checkpoint to measure similarity with (default all-MiniLM-L6-v2).
+    """
 
     name = "knn-few-shot"
     default_k = 8

@@ -239,6 +239,9 @@ def test_prompt_show_prints_exactly_what_the_strategy_builds(train):
     assert result.returncode == 0, result.stderr
     expected = get_registry().create("prompt_strategy", "few-shot", k=4, seed=3).build("you absolute clown", train)
     assert result.stdout == expected.render() + "\n"
+    custom = run_cli("prompt", "show", "--strategy", "zero-shot", "--instruction", "Rate it.", "--template",
+                     r"{instruction}\nQ: {query}\nA:", "--limit", LIMIT, "you absolute clown")
+    assert custom.stdout == "Rate it.\nQ: you absolute clown\nA:\n", custom.stderr  # \n typed in a shell: a new line
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -33,6 +33,15 @@ def command() -> None:
     """Prompt strategies (zero-, one-, few-shot, k-NN few-shot) for promptable teachers."""
 
 
+def _escaped(text: str) -> str:
+    return text.replace("\n", "\\n")
+
+
+def _unescape(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Shells pass \\n literally: read it as the new line a template needs."""
+    return value.replace("\\n", "\n").replace("\\t", "\t")
+
+
 def strategy_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """How a strategy chooses and lays out exemplars."""
     for option in reversed([
@@ -40,10 +49,12 @@ def strategy_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      help="Exemplars per prompt for few-shot strategies (default: the strategy's, 8)."),
         click.option("--seed", type=int, default=0, show_default=True, help="Seed for exemplar choice."),
         click.option("--instruction", default=DEFAULT_INSTRUCTION, help="The instruction that opens the prompt."),
-        click.option("--template", default=DEFAULT_TEMPLATE, show_default=True,
-                     help="Prompt layout; slots {instruction}, {exemplars}, {query} (required)."),
-        click.option("--exemplar-template", default=DEFAULT_EXEMPLAR_TEMPLATE, show_default=True,
-                     help="Layout of one exemplar; slots {text} and {label}."),
+        click.option("--template", default=DEFAULT_TEMPLATE, show_default=_escaped(DEFAULT_TEMPLATE),
+                     callback=_unescape, help="Prompt layout; slots {instruction}, {exemplars}, {query} (required); "
+                     "\\n is a new line."),
+        click.option("--exemplar-template", default=DEFAULT_EXEMPLAR_TEMPLATE,
+                     show_default=_escaped(DEFAULT_EXEMPLAR_TEMPLATE), callback=_unescape,
+                     help="Layout of one exemplar; slots {text} and {label}; \\n is a new line."),
     ]):
         command = option(command)
     return command
