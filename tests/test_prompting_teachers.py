@@ -282,6 +282,7 @@ def test_prompt_compare_refuses_unknown_strategies_before_any_work():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2400)
 def test_davidson_targets_few_shot_beats_zero_shot_and_knn_beats_few_shot(shared_data):
     """The issue's targets on real data (embeds about 19k tweets once: minutes on two cores)."""
     data = load("davidson", shared_data)
