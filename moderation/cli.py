@@ -5,7 +5,20 @@ from __future__ import annotations
 import click
 
 from moderation import __version__
-from moderation.commands import audit, data, distill, evaluate, label, plugins, score, serve, teacher, token, user
+from moderation.commands import (
+    audit,
+    data,
+    distill,
+    evaluate,
+    label,
+    plugins,
+    prompt,
+    score,
+    serve,
+    teacher,
+    token,
+    user,
+)
 
 
 @click.group()
@@ -14,5 +27,5 @@ def main() -> None:
     """Toxicity moderation with knowledge distillation: teachers, students, prompts, audits."""
 
 
-for _verb in (audit, data, distill, evaluate, label, plugins, score, serve, teacher, token, user):
+for _verb in (audit, data, distill, evaluate, label, plugins, prompt, score, serve, teacher, token, user):
     main.add_command(_verb.command)
