@@ -49,7 +49,9 @@ def register_prompt_strategies(register):
     """Register prompt strategies (zero-, one-, few-shot, ...) for promptable teachers.
 
     :param register: ``register(cls)`` or ``register(name, factory, description=...)``; instances follow
-        ``moderation.protocols.PromptStrategy`` (``build(query, pool) -> Prompt``).
+        ``moderation.protocols.PromptStrategy`` (``build(query, pool) -> Prompt``; optionally
+        ``build_many(queries, pool)`` to choose exemplars for many queries at once, and ``params`` to be
+        saved with a prompted teacher).
     """
 
 
