@@ -22,6 +22,7 @@ import itertools
 import json
 import sqlite3
 import string
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,7 +155,7 @@ def balanced_choice(pool: Sequence[Record], k: int, seed: int) -> list[Record]:
 # --- strategies -----------------------------------------------------------------------------------------
 
 
-class ExemplarStrategy:
+class ExemplarStrategy(ABC):
     """Shared body of the prompt strategies: subclasses define ``select`` (which exemplars, per query).
 
     ``k`` exemplars, seeded by ``seed``; ``instruction``, ``template`` (slots ``{instruction}``,
@@ -184,18 +185,16 @@ class ExemplarStrategy:
                   "exemplar_template": self.exemplar_template}
         return params if self.fixed_k is not None else {"k": self.k, **params}
 
+    @abstractmethod
     def select(self, queries: Sequence[str], pool: ExemplarPool) -> list[list[Record]]:
         """Exemplars for each query, from a checked pool in canonical order."""
-        raise NotImplementedError
 
     def build(self, query: str, pool: Sequence[Record]) -> Prompt:
         return self.build_many([query], pool)[0]
 
     def build_many(self, queries: Sequence[str], pool: Sequence[Record]) -> list[Prompt]:
         """Prompts for many queries at once (strategies that embed do it in one batch)."""
-        if self.k == 0:
-            return [self.prompt(q, []) for q in queries]
-        chosen = self.select(queries, labeled_pool(pool))
+        chosen = self.select(queries, labeled_pool(pool)) if self.k else [[] for _ in queries]
         return [self.prompt(q, rows) for q, rows in zip(queries, chosen, strict=True)]
 
     def prompt(self, query: str, exemplars: Sequence[Record]) -> Prompt:
@@ -432,7 +431,7 @@ STATE_FILE = "prompted.json"
 POOL_FILE = "pool.jsonl"
 
 
-class PromptedTeacher:
+class PromptedTeacher(ABC):
     """Base of the promptable teachers: a strategy, an exemplar pool and a calibration, saved together.
 
     Subclasses set ``name`` and ``teacher_params`` (their own JSON-able settings, passed back to
@@ -462,8 +461,9 @@ class PromptedTeacher:
         return {**self.teacher_params, "strategy": self.strategy.name, "strategy_params": self.strategy_params,
                 "calibration_size": self.calibration_size, "seed": self.seed}
 
+    @abstractmethod
     def raw_scores(self, texts: Sequence[str], prompts: Sequence[Prompt]) -> np.ndarray:
-        raise NotImplementedError
+        """Uncalibrated scores (higher = more toxic) for texts and their prompts."""
 
     def fit(self, train: Sequence[Record], validation: Sequence[Record] | None = None) -> PromptedTeacher:
         """Take the labeled training rows as exemplar pool and calibration sample (``validation`` is not used:

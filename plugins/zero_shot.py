@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from moderation import hookimpl
-from moderation.prompting import ExemplarStrategy
+from moderation.prompting import ExemplarPool, ExemplarStrategy
+from moderation.protocols import Record
 
 
 class ZeroShot(ExemplarStrategy):
@@ -11,6 +14,9 @@ class ZeroShot(ExemplarStrategy):
 
     name = "zero-shot"
     fixed_k = 0
+
+    def select(self, queries: Sequence[str], pool: ExemplarPool) -> list[list[Record]]:
+        return [[] for _ in queries]
 
 
 @hookimpl

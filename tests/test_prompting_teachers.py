@@ -21,7 +21,7 @@ from moderation.prompting import (
 from moderation.protocols import Record, Teacher
 from tests.conftest import run_cli
 
-LIMIT = "300"  # about 190 train and 50 test demo rows: seconds to embed, cached for the whole run
+LIMIT = "500"  # about 235 train and 80 test demo rows: seconds to embed, cached for the whole run
 
 
 @pytest.fixture(scope="module")
@@ -253,7 +253,7 @@ def test_prompt_show_bad_input_is_one_clear_line(args, message):
     assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr
 
 
-def test_prompt_compare_and_a_saved_teacher_through_score(tmp_path, default_model):
+def test_prompt_compare_and_a_saved_teacher_through_score(tmp_path, default_model, test_rows):
     out = tmp_path / "prompted"
     saved = run_cli("prompt", "save", "--strategy", "knn-few-shot", "--k", "4", "--data", "demo", "--limit", LIMIT,
                     "--calibration-size", "40", "--out", str(out), "--json")
@@ -270,7 +270,7 @@ def test_prompt_compare_and_a_saved_teacher_through_score(tmp_path, default_mode
     assert compared.returncode == 0, compared.stderr
     report = json.loads(compared.stdout)
     rows = {r["name"]: r for r in report["results"]}
-    assert report["rows"] == 54 and rows["few-shot"]["k"] == 4 and rows["zero-shot"]["k"] == 0
+    assert report["rows"] == len(test_rows) and rows["few-shot"]["k"] == 4 and rows["zero-shot"]["k"] == 0
     assert [r["kind"] for r in report["results"]] == ["prompted", "prompted", "reference", "reference"]
     assert rows[info["model"]]["roc_auc"] > rows["zero-shot"]["roc_auc"]
     assert all(0.5 < r["roc_auc"] <= 1 for r in report["results"])
