@@ -89,6 +89,12 @@ def size_bytes(directory: Path) -> int:
     return sum(p.stat().st_size for p in Path(directory).rglob("*") if p.is_file())
 
 
+def base_bytes(scorer: Scorer) -> int:
+    """Bytes of the base checkpoint a scorer loads besides its own files (an adapter's encoder, say)."""
+    base = getattr(scorer, "base", None)
+    return size_bytes(base) if isinstance(base, Path) and base.is_dir() else 0
+
+
 def as_metrics(*parts: object) -> dict[str, float | int | None]:
     """Flatten metric dataclasses and dicts into one manifest-ready dict."""
     merged: dict[str, float | int | None] = {}

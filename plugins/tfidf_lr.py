@@ -57,6 +57,11 @@ class TfidfLogisticStudent:
         )
         return self
 
+    @property
+    def n_parameters(self) -> int:
+        model = self.pipeline[-1]
+        return int(model.coef_.size + model.intercept_.size) if hasattr(model, "coef_") else 0
+
     def score(self, texts: Sequence[str]) -> np.ndarray:
         return self.pipeline.predict_proba(list(texts))[:, 1]
 

@@ -11,7 +11,7 @@ from moderation.artifacts import load_model, read_manifest
 from moderation.commands.common import friendly_errors, json_option, model_option, resolve_model_path
 from moderation.commands.data import data_options
 from moderation.data import load
-from moderation.evaluation import agreement, as_metrics, quality, size_bytes, speed
+from moderation.evaluation import agreement, as_metrics, base_bytes, quality, size_bytes, speed
 from moderation.scoring import score_texts
 
 
@@ -42,7 +42,8 @@ def command(model_path: Path | None, data_name: str, split: str, data_dir: Path 
     if teacher_path is not None:
         parts.append(agreement(scores, score_texts(load_model(teacher_path), texts), threshold))
     parts.append(speed(scorer, texts, singles=singles))
-    parts.append({"size_bytes": size_bytes(path), "n_parameters": getattr(scorer, "n_parameters", None)})
+    parts.append({"size_bytes": size_bytes(path), "base_size_bytes": base_bytes(scorer),
+                  "n_parameters": getattr(scorer, "n_parameters", None)})
     result = {"model": read_manifest(path).model_id, "data": data_name, "split": split, **as_metrics(*parts)}
     if as_json:
         click.echo(json.dumps(result, indent=2))
