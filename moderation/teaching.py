@@ -18,7 +18,8 @@ def checkpoint_dir(out: Path) -> Path:
     return out.with_name(f".{out.name}.checkpoints")
 
 
-def train_teacher(teacher: str, data: LoadedData, out: Path, params: dict[str, Any] | None = None) -> Manifest:
+def train_teacher(teacher: str, data: LoadedData, out: Path, params: dict[str, Any] | None = None,
+                  lineage: dict[str, Any] | None = None) -> Manifest:
     """Fit teacher plugin ``teacher`` on the train split (best checkpoint by validation), measure it on
     test, save it to ``out``. An interrupted run resumes from its checkpoint when run again."""
     params = params or {}
@@ -35,7 +36,7 @@ def train_teacher(teacher: str, data: LoadedData, out: Path, params: dict[str, A
                "best_validation_auc": getattr(getattr(model, "state", None), "best_auc", None)}
     manifest = save_model(model, out, kind="teacher", params=params, data_fingerprint=fingerprint(train),
                           metrics=metrics,
-                          lineage={"data": data.name, "lexicon": data.lexicon_version},
+                          lineage={"data": data.name, "lexicon": data.lexicon_version, **(lineage or {})},
                           notes=f"Teacher fine-tuned on the train split of {data.name}; checkpoint chosen by "
                                 "validation ROC-AUC; metrics on the test split.")
     shutil.rmtree(checkpoints, ignore_errors=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from moderation.commands.common import friendly_errors, json_option
+from moderation.commands.common import friendly_errors, invoked_command, json_option
 from moderation.commands.data import data_options
 from moderation.data import load
 from moderation.teaching import train_teacher
@@ -43,7 +43,8 @@ def train(teacher_name: str, data_name: str, out: Path, data_dir: Path | None, l
     params = {k: v for k, v in settings.items() if v is not None}
     if target_modules:
         params["target_modules"] = [m.strip() for m in target_modules.split(",") if m.strip()]
-    manifest = train_teacher(teacher_name, load(data_name, data_dir, limit=limit, labeled=labeled), out, params)
+    manifest = train_teacher(teacher_name, load(data_name, data_dir, limit=limit, labeled=labeled), out, params,
+                             lineage={"command": invoked_command()})
     if as_json:
         click.echo(json.dumps({"model": manifest.model_id, "path": str(out), "metrics": manifest.metrics}))
     else:
