@@ -8,7 +8,7 @@ from moderation.data import load
 from moderation.distill import distill
 from moderation.teaching import train_teacher
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 
 
 def test_lora_teacher_then_distilled_student_on_davidson(shared_data, tmp_path):
