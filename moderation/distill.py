@@ -49,20 +49,20 @@ def transfer_set(data: LoadedData, labels: pd.DataFrame, alpha: float) -> Transf
     if held & scores.keys():
         raise HeldOutError(f"the labels include {len(held & scores.keys())} held-out audit rows of {data.name}; "
                            "audit slices can never be distilled on")
-    records = [r for split in TRANSFER_SPLITS for r in data.split(split, "distill")]
-    known = {text_hash(r.text) for r in records}
-    foreign = len(scores.keys() - known)
+    records = {text_hash(r.text): r for split in TRANSFER_SPLITS for r in data.split(split, "distill")}
+    foreign = len(scores.keys() - records.keys())
     if foreign > 0.05 * len(scores):
         raise InputError(f"{foreign:,} of {len(scores):,} teacher labels are for texts that are not in the train or "
                          f"unlabeled splits of {data.name}: the labels were made for another data set "
                          f"(teacher data fingerprint differs); label {data.name} with the teacher first")
-    covered = [r for r in records if text_hash(r.text) in scores]
+    covered = [h for h in records if h in scores]
     if not covered:
         raise InputError(f"the teacher labels cover none of the train/unlabeled rows of {data.name}")
-    teacher = np.array([scores[text_hash(r.text)] for r in covered])
-    gold = np.array([r.toxicity if r.label >= 0 else np.nan for r in covered])
+    teacher = np.array([scores[h] for h in covered])
+    gold = np.array([records[h].toxicity if records[h].label >= 0 else np.nan for h in covered])
     targets = np.where(np.isnan(gold), teacher, alpha * teacher + (1 - alpha) * np.nan_to_num(gold))
-    return Transfer(covered, targets, str(labels["model"].iloc[0]), str(labels["model_fingerprint"].iloc[0]))
+    return Transfer([records[h] for h in covered], targets, str(labels["model"].iloc[0]),
+                    str(labels["model_fingerprint"].iloc[0]))
 
 
 def distill(teacher: Path, student: str, data: LoadedData, out: Path, *, alpha: float = 0.5,

@@ -144,7 +144,8 @@ def label(
     require_trainable(records, "label")
     manifest = read_manifest(model_dir)
     started = time.perf_counter()
-    by_hash = {text_hash(r.text): r.text for r in records}
+    record_hashes = [text_hash(r.text) for r in records]
+    by_hash = dict(zip(record_hashes, (r.text for r in records), strict=True))
     hashes = list(by_hash)
     texts = [by_hash[h] for h in hashes]
     with closing(PredictionCache(cache_path or default_cache_path())) as cache:
@@ -162,7 +163,7 @@ def label(
     frame = pd.DataFrame({
         "id": [r.id for r in records],
         "text": [r.text for r in records],
-        "text_hash": [text_hash(r.text) for r in records],
+        "text_hash": record_hashes,
     })
     frame["score"] = frame["text_hash"].map(known).astype(float)
     frame["model_fingerprint"] = manifest.fingerprint
