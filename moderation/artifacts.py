@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ class Manifest:
     data_fingerprint: str | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     lineage: dict[str, Any] = field(default_factory=dict)
+    policy: dict[str, Any] = field(default_factory=dict)  # recommended thresholds (moderation.policy.choose)
     fingerprint: str = ""
     created: str = ""
     format_version: int = FORMAT_VERSION
@@ -149,6 +150,16 @@ def save_model(
         os.replace(staging, directory)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    return manifest
+
+
+def update_manifest(directory: str | Path, **changes: Any) -> Manifest:
+    """Replace manifest fields of a saved model (its files, and so its fingerprint, stay as they are)."""
+    directory = Path(directory)
+    manifest = replace(read_manifest(directory), **changes)
+    staging = directory / f".{MANIFEST}.tmp"
+    staging.write_text(json.dumps(asdict(manifest), indent=2, sort_keys=True) + "\n")
+    os.replace(staging, directory / MANIFEST)
     return manifest
 
 

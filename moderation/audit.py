@@ -16,7 +16,8 @@ teacher the audited student was distilled from). Summary numbers describe the mo
 
 Audit plugins may declare two optional class attributes the host reads: ``min_scorers`` (``2`` for an
 audit that compares models) and ``template_slices_only`` (``True`` for an audit that needs sentences
-built from templates). ``gates`` names the summary numbers (higher is better) that
+built from templates), and an optional static method ``applies_to(records) -> bool`` (a slice it
+cannot measure is left out of its input). ``gates`` names the summary numbers (higher is better) that
 ``moderation audit --fail-under NAME=VALUE`` may gate on.
 """
 
@@ -43,7 +44,8 @@ FINAL_BIAS = "final_bias_metric"
 GATE_ALIASES = {"final_bias": FINAL_BIAS}
 SUMMARY_TABLES = ("worst_identities",)  # audit tables lifted into the report summary
 ALL = "all"
-ORDER = ("subgroup-auc", "error-rate-gaps", "templates", "amplification")  # how `all` runs and reports them
+# how `all` runs and reports them
+ORDER = ("subgroup-auc", "error-rate-gaps", "templates", "behaviour", "amplification")
 
 # Which rows each bias AUC ranks against which: (positives, negatives), each as (in group, toxic).
 AUC_SETS: dict[str, tuple[tuple[bool, bool], tuple[bool, bool]]] = {
@@ -359,20 +361,22 @@ def worst(rows: Iterable[Mapping[str, Any]], key: str, pick: Callable[[Iterable[
 
 
 def trained_on(lineage: Mapping[str, Any]) -> list[str]:
-    """The data sets a saved model's lineage says it was trained on (``lineage["data"]``, comma-pooled)."""
-    data = lineage.get("data")
-    return [n.strip() for n in data.split(",") if n.strip()] if isinstance(data, str) else []
+    """The data sets a saved model's lineage says it, or the teacher it was distilled from, was trained on
+    (``lineage["data"]`` and ``lineage["teacher_data"]``, each comma-pooled)."""
+    names = [lineage.get("data"), lineage.get("teacher_data")]
+    return list(dict.fromkeys(n.strip() for data in names if isinstance(data, str) for n in data.split(",")
+                              if n.strip()))
 
 
 def drop_seen(slices: Mapping[str, Sequence[Record]], seen: set[str]) -> tuple[dict[str, list[Record]], dict[str, int]]:
-    """Remove audit rows whose text a model may have trained on, by normalized text.
+    """Remove audit rows whose text a model may have trained on, by split key (``split_key``).
 
     Audit rows are held out within their own data set, but the same text can sit in the training split
     of another data set (the demo data is sampled from the shared data sets with its own split plan).
     A model audited on text it was trained on looks fairer than it is."""
-    from moderation.splits import normalize
+    from moderation.splits import split_key
 
-    kept = {name: [r for r in records if normalize(r.text) not in seen] for name, records in slices.items()}
+    kept = {name: [r for r in records if split_key(r.text) not in seen] for name, records in slices.items()}
     return kept, {name: len(slices[name]) - len(rows) for name, rows in kept.items()}
 
 
@@ -496,9 +500,13 @@ def run_audits(names: Sequence[str], scorers: Mapping[str, Scorer], slices: Mapp
         run.about[name] = inspect.getdoc(type(audit)) or get_registry().get("audit", name).description
         chosen = ({k: v for k, v in slices.items() if k in template_slices}
                   if getattr(audit, "template_slices_only", False) else dict(slices))
+        applies = getattr(audit, "applies_to", None)
+        chosen = {k: v for k, v in chosen.items() if applies is None or applies(v)}
         reason = None
         if len(scorers) < getattr(audit, "min_scorers", 1):
             reason = "compares two models: pass --compare PATH (a reference, e.g. the teacher)"
+        elif not chosen and applies is not None:
+            reason = "has no rows it can measure in these data sets (e.g. --data behaviour)"
         elif not chosen:
             reason = "needs a template data set (bias_madlibs or templates) among --data"
         if reason and explicit:

@@ -9,7 +9,7 @@ import heapq
 import math
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 from moderation.identities import LEXICON_VERSION, groups_of, match_terms
 from moderation.plugins import get_registry
 from moderation.protocols import Dataset, Record
-from moderation.splits import assign_split, normalize, text_hash
+from moderation.splits import SPLIT_PLAN_VERSION, assign_split, hash_point, split_key, text_hash
 from moderation.tables import InputError, Rejected, Row, open_table
 
 DATA_DIR_ENV = "MODERATION_DATA_DIR"
@@ -55,23 +55,28 @@ class SplitPlan:
     """How a data set's rows are divided. The fractions and the audit hold-out are the same for every
     data set on purpose: a text lands in the same split wherever it appears (the demo data samples the
     shared sets, and pooled sets mix them), so no held-out or test row can enter training by another
-    data set. Rows that mention an identity are held out for audits with probability ``AUDIT_FRACTION``
-    (by content hash); ``audit_only`` sets (templates) hold out every row."""
+    data set. A row's key is its ``group`` (a forum post, an augmented copy's original) when it has one,
+    else its ``split_key``; rows with one key share a split. Rows that mention an identity are held out
+    for audits with probability ``AUDIT_FRACTION`` (by key), and a group with one held-out row is held
+    out whole. ``audit_only`` sets (templates) hold out every row. ``assign`` lets a set of generated
+    rows place whole templates itself (its texts exist nowhere else, so the shared plan has nothing to
+    protect there): it returns the split of a record, ``audit`` for the held-out test part."""
 
     audit_only: bool = False
+    assign: Callable[[Record], str] | None = None
 
     def fractions(self) -> dict[str, float]:
         return dict(FRACTIONS)
 
 
 def make_record(id: str, text: str, toxicity: float, *, identities: Iterable[str] = (), source: str = "",
-                terms: Iterable[str] = ()) -> Record:
+                terms: Iterable[str] = (), group: str = "") -> Record:
     """A validated record; raises ``ValueError`` (reported against the row) for unusable values."""
     toxicity = float(toxicity)
     if not math.isfinite(toxicity) or not 0.0 <= toxicity <= 1.0:
         raise ValueError(f"toxicity {toxicity!r} is not a probability in [0, 1]")
     return Record(id=str(id), text=text, toxicity=toxicity, label=int(toxicity >= 0.5),
-                  identities=tuple(identities), source=source, terms=tuple(terms))
+                  identities=tuple(identities), source=source, terms=tuple(terms), group=group)
 
 
 def content_id(prefix: str, text: str) -> str:
@@ -155,6 +160,7 @@ class LoadedData:
     report: DataReport
     plan: SplitPlan
     lexicon_version: str = LEXICON_VERSION
+    split_plan_version: str = SPLIT_PLAN_VERSION
 
     def split(self, split: str, purpose: str = "evaluate") -> list[Record]:
         """The records of one split. Held-out audit rows are refused to training purposes."""
@@ -175,25 +181,37 @@ def require_trainable(records: Sequence[Record], purpose: str) -> None:
                            "audit slices can never be trained, labeled or distilled on")
 
 
-def _hash_point(text: str, salt: str) -> float:
-    digest = hashlib.sha256(f"{salt}\0{normalize(text)}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
+def row_key(record: Record) -> str:
+    """What decides a row's split: its group if it has one, else its normalised text."""
+    return f"group:{record.group}" if record.group else split_key(record.text)
 
 
 def _assign(record: Record, plan: SplitPlan) -> str:
-    if plan.audit_only or (record.identities and _hash_point(record.text, "audit") < AUDIT_FRACTION):
+    if plan.audit_only:
         return HELD_OUT
-    return assign_split(record.text, plan.fractions())
+    if plan.assign is not None:
+        return plan.assign(record)
+    if record.identities and hash_point(row_key(record), "audit") < AUDIT_FRACTION:
+        return HELD_OUT
+    return assign_split(row_key(record), plan.fractions())
+
+
+def _hold_out_groups(records: list[Record]) -> list[Record]:
+    """A group with any held-out row is held out whole: a post's other sentences must not train a model
+    audited on one of them."""
+    held = {r.group for r in records if r.group and r.split == HELD_OUT}
+    return [dataclasses.replace(r, split=HELD_OUT) if r.group in held and r.split != HELD_OUT else r
+            for r in records]
 
 
 def _hide_label(record: Record) -> Record:
     return dataclasses.replace(record, toxicity=math.nan, label=-1)
 
 
-def _canonical(items: Iterable[Record | Rejected], plan: SplitPlan, report: DataReport) -> Iterator[Record]:
+def _canonical(items: Iterable[tuple[Record | Rejected, SplitPlan]], report: DataReport) -> Iterator[Record]:
     seen_ids: Counter[str] = Counter()
     seen_texts: set[bytes] = set()
-    for item in items:
+    for item, plan in items:
         report.rows_read += 1
         if isinstance(item, Rejected):
             kind = "bad_encoding" if "not valid" in item.reason else "malformed"
@@ -203,9 +221,10 @@ def _canonical(items: Iterable[Record | Rejected], plan: SplitPlan, report: Data
         if not isinstance(item.text, str) or not item.text.strip():
             report.problem("empty_texts", where, "empty text")
             continue
-        key = bytes.fromhex(text_hash(item.text))  # 32 bytes, not a 64-character string, per row kept
+        key = hashlib.sha256(split_key(item.text).encode()).digest()  # 32 bytes a row, not the text
         if key in seen_texts:
-            report.problem("duplicate_texts", where, "same text as an earlier row; first kept", item.text)
+            report.problem("duplicate_texts", where, "same text as an earlier row (once case, punctuation, RT "
+                           "markers, mentions and URLs are set aside); first kept", item.text)
             continue
         seen_texts.add(key)
         seen_ids[item.id] += 1
@@ -242,15 +261,16 @@ def load(name: str, data_dir: str | Path | None = None, *, limit: int | None = N
         raise DataError("template (audit-only) data sets cannot be pooled with training data")
     plan = plans[0] if len(plans) == 1 else SplitPlan()
     report = DataReport()
-    records = list(_canonical((r for ds in datasets for r in ds.records()), plan, report))
+    rows = ((r, p) for ds, p in zip(datasets, plans, strict=True) for r in ds.records())
+    records = _hold_out_groups(list(_canonical(rows, report)))
     if limit is not None:
-        kept = heapq.nsmallest(limit, records, key=lambda r: _hash_point(r.text, "limit"))
+        kept = heapq.nsmallest(limit, records, key=lambda r: hash_point(row_key(r), "limit"))
         report.dropped_by_limit = len(records) - len(kept)
         chosen = {id(r) for r in kept}
         records = [r for r in records if id(r) in chosen]
     if labeled is not None:
         salt = f"labeled{labeled_seed}"
-        train = sorted((r for r in records if r.split == "train"), key=lambda r: _hash_point(r.text, salt))
+        train = sorted((r for r in records if r.split == "train"), key=lambda r: hash_point(row_key(r), salt))
         moved = {id(r) for r in train[labeled:]}
         records = [dataclasses.replace(r, split=UNLABELED) if id(r) in moved else r for r in records]
     records = [_hide_label(r) if r.split == UNLABELED else r for r in records]

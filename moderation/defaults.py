@@ -1,19 +1,16 @@
-"""Where the project keeps its own files, and the default model built on first use."""
+"""Where the project keeps its own files, and the default model that ships inside the package."""
 
 from __future__ import annotations
 
-import fcntl
 import os
 from pathlib import Path
 
 import platformdirs
 
-from moderation.artifacts import MANIFEST
-from moderation.data import load
-from moderation.training import train_student
+from moderation.artifacts import MANIFEST, ArtifactError
 
-DEFAULT_STUDENT = "tfidf-lr"
-DEFAULT_DATA = "demo"
+SHIPPED_MODEL = Path(__file__).with_name("models") / "default"
+REBUILD = "python tools/build_default_model.py --data-dir ../shared/data"
 
 
 def data_home() -> Path:
@@ -22,21 +19,13 @@ def data_home() -> Path:
 
 
 def default_model_path() -> Path:
-    return data_home() / "models" / "default"
+    """The default model: the distilled student shipped in the package (``moderation/models/default``)."""
+    return SHIPPED_MODEL
 
 
 def ensure_default_model() -> Path:
-    """Return the default model, training it on the demo data first if it does not exist yet."""
-    path = default_model_path()
-    if (path / MANIFEST).is_file():
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with (path.parent / ".default.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # several servers starting at once build it only once
-        if not (path / MANIFEST).is_file():
-            data = load(DEFAULT_DATA)
-            train = data.split("train", "train") + data.split("validation", "train")
-            test = data.split("test")
-            train_student(DEFAULT_STUDENT, train, test, path,
-                          lineage={"data": DEFAULT_DATA, "built": "default model, on first use"})
-    return path
+    """The shipped default model, or a clear error when the installation lacks it."""
+    if not (SHIPPED_MODEL / MANIFEST).is_file():
+        raise ArtifactError(f"the default model is missing from this installation ({SHIPPED_MODEL}); reinstall "
+                            f"the package, pass --model PATH, or rebuild it with `{REBUILD}`")
+    return SHIPPED_MODEL

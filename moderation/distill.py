@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from moderation.artifacts import Manifest, read_manifest
+from moderation.augment import AUGMENT_VERSION, augmented
 from moderation.data import HELD_OUT, HeldOutError, LoadedData
 from moderation.labeling import label, read_labels
 from moderation.protocols import Record
@@ -31,6 +32,13 @@ class Transfer:
     teacher_fingerprint: str
 
 
+def teacher_lineage(teacher: Path) -> dict[str, Any]:
+    """What the teacher was trained on, so audits can drop those rows from a student's slices too."""
+    if teacher.suffix == ".parquet":
+        return {}
+    return {"teacher_data": read_manifest(teacher).lineage.get("data", "")}
+
+
 def teacher_labels(teacher: Path, records: list[Record], labels_out: Path, **label_options: Any) -> pd.DataFrame:
     """The teacher's scores for ``records``: read from a labels file, or computed (cached) from a model."""
     if teacher.suffix == ".parquet":
@@ -40,8 +48,10 @@ def teacher_labels(teacher: Path, records: list[Record], labels_out: Path, **lab
     return read_labels(labels_out)
 
 
-def transfer_set(data: LoadedData, labels: pd.DataFrame, alpha: float) -> Transfer:
-    """Join teacher scores to the train and unlabeled rows; target = alpha * teacher + (1 - alpha) * gold."""
+def transfer_set(data: LoadedData, labels: pd.DataFrame, alpha: float,
+                 rows: list[Record] | None = None) -> Transfer:
+    """Join teacher scores to the train and unlabeled rows (or ``rows``, e.g. with augmented copies);
+    target = alpha * teacher + (1 - alpha) * gold."""
     if not 0.0 <= alpha <= 1.0:
         raise InputError(f"--alpha must be in [0, 1] (the teacher's share of the target), got {alpha}")
     scores = dict(zip(labels["text_hash"], labels["score"], strict=True))
@@ -49,7 +59,8 @@ def transfer_set(data: LoadedData, labels: pd.DataFrame, alpha: float) -> Transf
     if held & scores.keys():
         raise HeldOutError(f"the labels include {len(held & scores.keys())} held-out audit rows of {data.name}; "
                            "audit slices can never be distilled on")
-    records = {text_hash(r.text): r for split in TRANSFER_SPLITS for r in data.split(split, "distill")}
+    rows = [r for split in TRANSFER_SPLITS for r in data.split(split, "distill")] if rows is None else rows
+    records = {text_hash(r.text): r for r in rows}
     foreign = len(scores.keys() - records.keys())
     if foreign > 0.05 * len(scores):
         raise InputError(f"{foreign:,} of {len(scores):,} teacher labels are for texts that are not in the train or "
@@ -65,16 +76,26 @@ def transfer_set(data: LoadedData, labels: pd.DataFrame, alpha: float) -> Transf
                     str(labels["model_fingerprint"].iloc[0]))
 
 
-def distill(teacher: Path, student: str, data: LoadedData, out: Path, *, alpha: float = 0.5,
-            params: dict[str, Any] | None = None, lineage: dict[str, Any] | None = None,
-            **label_options: Any) -> Manifest:
-    """Label the transfer set with the teacher (cached), train the student on it, evaluate on test, save."""
+def transfer_records(data: LoadedData, augment: int = 0) -> list[Record]:
+    """The train and unlabeled rows, with ``augment`` identity-swapped copies of each that mentions one."""
     records = [r for split in TRANSFER_SPLITS for r in data.split(split, "distill")]
+    return augmented(records, augment, [r for r in data.records if r.split not in TRANSFER_SPLITS])
+
+
+def distill(teacher: Path, student: str, data: LoadedData, out: Path, *, alpha: float = 0.5,
+            params: dict[str, Any] | None = None, lineage: dict[str, Any] | None = None, augment: int = 0,
+            **label_options: Any) -> Manifest:
+    """Label the transfer set with the teacher (cached), train the student on it, evaluate on test, save.
+    ``augment`` adds identity-swapped copies to the transfer set; the teacher scores them like any row."""
+    records = transfer_records(data, augment)
     labels_out = out.with_name(f".{out.name}.labels.parquet")
     labels = teacher_labels(Path(teacher), records, labels_out, **label_options)
-    transfer = transfer_set(data, labels, alpha)
+    transfer = transfer_set(data, labels, alpha, records)
     return train_student(student, transfer.records, data.split("test"), out, params=params,
                          targets=transfer.targets.tolist(),
-                         lineage={"data": data.name, "teacher": transfer.teacher,
+                         lineage={"data": data.name, "lexicon": data.lexicon_version,
+                                  "split_plan": data.split_plan_version, **teacher_lineage(Path(teacher)),
+                                  "teacher": transfer.teacher,
                                   "teacher_fingerprint": transfer.teacher_fingerprint, "alpha": alpha,
-                                  "transfer_rows": len(transfer.records), **(lineage or {})})
+                                  "transfer_rows": len(transfer.records),
+                                  "augment": {"copies": augment, "version": AUGMENT_VERSION}, **(lineage or {})})

@@ -1,8 +1,12 @@
-"""Turning a toxicity probability into a moderation decision."""
+"""Turning a toxicity probability into a moderation decision, and choosing the thresholds from data."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 DECISIONS = ("allow", "review", "block")
 
@@ -26,3 +30,34 @@ class Policy:
         if score >= self.review:
             return "review"
         return "allow"
+
+
+def recommended(manifest_policy: Mapping[str, Any] | None, review: float | None = None,
+                block: float | None = None) -> Policy:
+    """The policy to serve: thresholds given explicitly win, then the model's recommended ones (its
+    manifest's ``policy``), then the defaults."""
+    chosen = manifest_policy or {}
+    return Policy(review=review if review is not None else float(chosen.get("review", Policy.review)),
+                  block=block if block is not None else float(chosen.get("block", Policy.block)))
+
+
+def choose(scores: Sequence[float], labels: Sequence[int], *, review_recall: float = 0.90,
+           block_precision: float = 0.95) -> dict[str, Any]:
+    """Thresholds from labeled validation scores: review from the highest threshold that still sends
+    ``review_recall`` of the toxic rows to a human; block from the lowest threshold at which the blocked
+    rows are at least ``block_precision`` toxic (never below review)."""
+    from sklearn.metrics import precision_recall_curve
+
+    y, s = np.asarray(labels), np.asarray(scores, dtype=float)
+    if y.min() == y.max():
+        raise ValueError("choosing thresholds needs toxic and non-toxic validation rows")
+    precision, recall, thresholds = precision_recall_curve(y, s)
+    precision, recall = precision[:-1], recall[:-1]  # the last point has no threshold
+    review = float(thresholds[recall >= review_recall].max())
+    precise = thresholds[(precision >= block_precision) & (thresholds >= review)]
+    block = float(precise.min()) if precise.size else 1.0
+    flagged = s >= review
+    return {"review": round(review, 4), "block": round(block, 4),
+            "rule": f"review: recall >= {review_recall:.2f}; block: precision >= {block_precision:.2f}",
+            "validation_rows": int(y.size), "review_recall": float((flagged & (y == 1)).sum() / (y == 1).sum()),
+            "block_precision": float(y[s >= block].mean()) if (s >= block).any() else None}

@@ -24,7 +24,9 @@ class Record:
     ``toxicity`` is a soft label in [0, 1] (an annotator fraction where the source has one);
     ``label`` is ``toxicity >= 0.5``; ``identities`` are the identity groups the text mentions (from
     the source's columns and the lexicon in ``moderation.identities``); ``terms`` are the identity
-    words themselves. ``split`` is assigned by the data layer (``moderation.data.load``), not by plugins.
+    words themselves. ``group`` ties rows that must share a split (the sentences of one forum post, a
+    template's sentences, an augmented copy and its original); empty for most. ``split`` is assigned
+    by the data layer (``moderation.data.load``), not by plugins.
     Rows of the ``unlabeled`` split carry ``toxicity`` NaN and ``label`` -1: their labels are hidden.
     """
 
@@ -36,6 +38,7 @@ class Record:
     source: str = ""
     split: str = ""
     terms: tuple[str, ...] = ()
+    group: str = ""
 
 
 @runtime_checkable

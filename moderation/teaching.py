@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from moderation.artifacts import Manifest, save_model
+from moderation.augment import AUGMENT_VERSION, augmented
 from moderation.data import LoadedData, fingerprint, require_trainable
 from moderation.evaluation import measure
 from moderation.plugins import get_registry
@@ -19,12 +20,14 @@ def checkpoint_dir(out: Path) -> Path:
 
 
 def train_teacher(teacher: str, data: LoadedData, out: Path, params: dict[str, Any] | None = None,
-                  lineage: dict[str, Any] | None = None) -> Manifest:
+                  lineage: dict[str, Any] | None = None, augment: int = 0) -> Manifest:
     """Fit teacher plugin ``teacher`` on the train split (best checkpoint by validation), measure it on
-    test, save it to ``out``. An interrupted run resumes from its checkpoint when run again."""
+    test, save it to ``out``. An interrupted run resumes from its checkpoint when run again.
+    ``augment`` adds that many identity-swapped copies of each train row that mentions an identity."""
     params = params or {}
     train, validation, test = data.split("train", "train"), data.split("validation", "train"), data.split("test")
     require_trainable(train + validation, "train")
+    train = augmented(train, augment, [r for r in data.records if r.split != "train"])
     if not test:
         raise InputError(f"{data.name}: the test split is empty; nothing to measure the teacher on")
     model = get_registry().create("teacher", teacher, **params)  # bad settings fail here, before training
@@ -36,7 +39,9 @@ def train_teacher(teacher: str, data: LoadedData, out: Path, params: dict[str, A
                "best_validation_auc": getattr(getattr(model, "state", None), "best_auc", None)}
     manifest = save_model(model, out, kind="teacher", params=params, data_fingerprint=fingerprint(train),
                           metrics=metrics,
-                          lineage={"data": data.name, "lexicon": data.lexicon_version, **(lineage or {})},
+                          lineage={"data": data.name, "lexicon": data.lexicon_version,
+                                   "split_plan": data.split_plan_version,
+                                   "augment": {"copies": augment, "version": AUGMENT_VERSION}, **(lineage or {})},
                           notes=f"Teacher fine-tuned on the train split of {data.name}; checkpoint chosen by "
                                 "validation ROC-AUC; metrics on the test split.")
     shutil.rmtree(checkpoints, ignore_errors=True)

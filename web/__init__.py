@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     model = ServingModel.load(settings.model or ensure_default_model())  # a bad model creates no database
     store = Store(settings.resolved_database_url())
     store.create_schema()
-    app.extensions["moderation"] = Services(settings, settings.policy(), model, store)
+    app.extensions["moderation"] = Services(settings, settings.policy(model.manifest.policy), model, store)
 
     csrf = CSRFProtect(app)
     auth.login_manager.init_app(app)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from moderation.defaults import data_home
-from moderation.policy import Policy
+from moderation.policy import Policy, recommended
 
 ENV_PREFIX = "MODERATION_"
 
@@ -27,8 +27,8 @@ class Settings:
     model: Path | None = None  # saved model directory; None: the default student, built on first use
     database_url: str | None = None  # SQLAlchemy URL; None: SQLite in <data home>/web/moderation.db
     reports_dir: Path | None = None  # audit reports; None: <data home>/reports
-    review_threshold: float = Policy.review
-    block_threshold: float = Policy.block
+    review_threshold: float | None = None  # None: the model's recommended threshold (manifest policy)
+    block_threshold: float | None = None
     allow_anonymous_api: bool = False  # True: /api/v1/moderate works without a bearer token
     max_body_bytes: int = 64 * 1024
     max_batch: int = 256  # most texts in one API request
@@ -40,7 +40,7 @@ class Settings:
     login_window_s: int = 600
 
     def __post_init__(self) -> None:
-        self.policy()  # raises on thresholds out of order
+        self.policy({})  # raises on thresholds out of order
         for name in ("max_body_bytes", "max_batch", "page_size", "login_attempts", "login_window_s"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -63,8 +63,9 @@ class Settings:
         """A copy with every value that is not ``None`` replaced (CLI options left unset keep the env's)."""
         return replace(self, **{k: v for k, v in values.items() if v is not None})
 
-    def policy(self) -> Policy:
-        return Policy(review=self.review_threshold, block=self.block_threshold)
+    def policy(self, recommended_by_model: Mapping[str, Any]) -> Policy:
+        """Thresholds set here win; the rest come from the model's recommended policy."""
+        return recommended(recommended_by_model, self.review_threshold, self.block_threshold)
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{web_home() / 'moderation.db'}"

@@ -25,7 +25,7 @@ from moderation.commands.common import USER_ERRORS, friendly_errors, json_option
 from moderation.data import HELD_OUT, load
 from moderation.protocols import Record
 from moderation.report import REPORT_HTML, REPORT_JSON, SUMMARY_MD, check_out, render_summary, write_report
-from moderation.splits import normalize
+from moderation.splits import split_key
 
 GATE_FAILED = 3  # distinct from 1 (an error) so a release pipeline can tell "biased" from "broken"
 
@@ -38,7 +38,7 @@ def _model_info(path: Path) -> dict[str, Any]:
 
 
 def _seen(models: list[dict[str, Any]], data_dir: Path | None) -> tuple[set[str], list[str]]:
-    """Normalized texts of every non-audit row of the data sets the models' lineages name, and notes."""
+    """Split keys of every non-audit row of the data sets the models' lineages name, and notes."""
     seen: set[str] = set()
     notes = []
     for model in models:
@@ -52,7 +52,7 @@ def _seen(models: list[dict[str, Any]], data_dir: Path | None) -> tuple[set[str]
             except USER_ERRORS as exc:
                 notes.append(f"{model['id']}: could not load its training data {name!r} to check for overlap: {exc}")
                 continue
-            seen |= {normalize(r.text) for r in data.records if r.split != HELD_OUT}
+            seen |= {split_key(r.text) for r in data.records if r.split != HELD_OUT}
     return seen, notes
 
 

@@ -36,15 +36,17 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 def model_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--model", "model_path", type=click.Path(path_type=Path), default=None,
-        help="Saved model directory. Default: the default model, built from the demo data on first use.",
+        help="Saved model directory. Default: the distilled student that ships with the package.",
     )(command)
 
 
 def policy_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    command = click.option("--block-threshold", type=float, default=Policy.block, show_default=True,
-                           help="Scores at or above this are blocked.")(command)
-    return click.option("--review-threshold", type=float, default=Policy.review, show_default=True,
-                        help="Scores at or above this go to human review.")(command)
+    command = click.option("--block-threshold", type=float, default=None,
+                           help="Scores at or above this are blocked. Default: the model's recommended "
+                                f"threshold (its manifest's policy), else {Policy.block}.")(command)
+    return click.option("--review-threshold", type=float, default=None,
+                        help="Scores at or above this go to human review. Default: the model's recommended "
+                             f"threshold, else {Policy.review}.")(command)
 
 
 def json_option(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -52,14 +54,11 @@ def json_option(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def resolve_model_path(model_path: Path | None) -> Path:
-    """``--model`` if given, else the default model (built, with a notice, on first use)."""
+    """``--model`` if given, else the default model that ships with the package."""
     if model_path is not None:
         return model_path
-    from moderation.defaults import default_model_path, ensure_default_model
+    from moderation.defaults import ensure_default_model
 
-    if not (default_model_path() / "manifest.json").is_file():
-        click.echo(f"Building the default model from the demo data into {default_model_path()} "
-                   "(first use only)...", err=True)
     return ensure_default_model()
 
 

@@ -11,7 +11,7 @@ import click
 
 from moderation.artifacts import load_model, read_manifest
 from moderation.commands.common import friendly_errors, json_option, model_option, policy_options, resolve_model_path
-from moderation.policy import Policy
+from moderation.policy import recommended
 from moderation.scoring import FileReport, InputError, check_text, score_file, score_texts
 
 
@@ -28,11 +28,10 @@ from moderation.scoring import FileReport, InputError, check_text, score_file, s
 @click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
 @json_option
 @friendly_errors
-def command(text: str | None, model_path: Path | None, review_threshold: float, block_threshold: float,
+def command(text: str | None, model_path: Path | None, review_threshold: float | None, block_threshold: float | None,
           input_path: Path | None, output_path: Path | None, text_column: str, encoding: str,
           batch_size: int, as_json: bool) -> None:
     """Score one TEXT ('-' reads it from stdin), or a whole file with --input and --out."""
-    policy = Policy(review=review_threshold, block=block_threshold)
     if (text is None) == (input_path is None):
         raise click.UsageError("give either one TEXT or --input FILE (with --out FILE)")
     if input_path is not None and output_path is None:
@@ -41,6 +40,7 @@ def command(text: str | None, model_path: Path | None, review_threshold: float, 
         raise InputError(f"input file {input_path} does not exist")
     path = resolve_model_path(model_path)
     manifest = read_manifest(path)
+    policy = recommended(manifest.policy, review_threshold, block_threshold)
     scorer = load_model(path)
     if input_path is not None:
         report = score_file(scorer, input_path, output_path, text_column=text_column, policy=policy,

@@ -38,7 +38,7 @@ SETTINGS_OPTIONS = {"model_path": "model", "database_url": "database_url", "repo
               help="Let POST /api/v1/moderate work without a bearer token (default: a token is required).")
 @friendly_errors
 def command(host: str, port: int, **options: object) -> None:
-    """Serve the web app on HOST:PORT with the default student (built on first use) or --model."""
+    """Serve the web app on HOST:PORT with the shipped default student or --model."""
     from werkzeug.serving import run_simple
 
     from moderation_web import create_app
@@ -54,7 +54,7 @@ def command(host: str, port: int, **options: object) -> None:
     app = create_app(settings)
     services = app.extensions["moderation"]
     click.echo(f"Serving {services.model.model_id} at http://{host}:{port}/ "
-               f"(review at {settings.review_threshold}, block at {settings.block_threshold}; "
+               f"(review at {services.policy.review}, block at {services.policy.block}; "
                f"API {'open to anonymous callers' if settings.allow_anonymous_api else 'needs a bearer token'}).",
                err=True)
     run_simple(host, port, app, threaded=True)

@@ -34,17 +34,19 @@ def command() -> None:
 @click.option("--max-length", type=click.IntRange(8), default=None, help="Tokens per text (default 128).")
 @click.option("--eval-every", type=click.IntRange(1), default=None, help="Steps between validations (default 100).")
 @click.option("--seed", type=int, default=None, help="Random seed (default 0).")
+@click.option("--augment", type=click.IntRange(0), default=0, show_default=True,
+              help="Identity-swapped copies of each row that mentions an identity group (0: none).")
 @json_option
 @friendly_errors
 def train(teacher_name: str, data_name: str, out: Path, data_dir: Path | None, limit: int | None,
-          labeled: int | None, target_modules: str | None, as_json: bool, **settings) -> None:
+          labeled: int | None, target_modules: str | None, augment: int, as_json: bool, **settings) -> None:
     """Fine-tune TEACHER on the train split of DATA; keep the best validation checkpoint; save to OUT.
     Run the same command again to resume an interrupted run."""
     params = {k: v for k, v in settings.items() if v is not None}
     if target_modules:
         params["target_modules"] = [m.strip() for m in target_modules.split(",") if m.strip()]
     manifest = train_teacher(teacher_name, load(data_name, data_dir, limit=limit, labeled=labeled), out, params,
-                             lineage={"command": invoked_command()})
+                             lineage={"command": invoked_command()}, augment=augment)
     if as_json:
         click.echo(json.dumps({"model": manifest.model_id, "path": str(out), "metrics": manifest.metrics}))
     else:

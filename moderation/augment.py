@@ -1,0 +1,91 @@
+"""Counterfactual identity augmentation: copies of rows with their identity terms swapped across groups.
+
+A model that learns "muslims" as a toxic word flags every mention of Muslims. A copy of each training
+row that mentions a group, with the group swapped for another and the label kept, shows the model that
+the term does not decide the label (counterfactual data augmentation, Dixon et al. 2018; Garg et al.
+2019). Terms swap only within a class of the same grammatical form, so copies stay sentences. A copy
+belongs to its source row's split and group, so it can never cross into validation, test or audits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+
+from moderation.data import row_key
+from moderation.identities import groups_of, match_terms
+from moderation.protocols import Record
+from moderation.splits import hash_point, split_key
+
+AUGMENT_VERSION = "1"
+
+# Interchangeable terms, one class per grammatical form.
+SWAP_CLASSES: tuple[tuple[str, ...], ...] = (
+    ("gay", "lesbian", "bisexual", "trans", "transgender", "queer", "black", "white", "asian", "latino",
+     "mexican", "arab", "muslim", "jewish", "christian", "hindu", "sikh", "atheist", "immigrant", "disabled",
+     "deaf", "blind", "autistic", "chinese", "indigenous", "heterosexual", "catholic", "african", "european",
+     "korean", "japanese", "hispanic", "buddhist", "elderly", "female"),
+    ("gays", "lesbians", "bisexuals", "blacks", "whites", "asians", "latinos", "mexicans", "arabs", "muslims",
+     "jews", "christians", "hindus", "sikhs", "atheists", "immigrants", "refugees", "migrants", "africans",
+     "europeans", "catholics", "homosexuals", "heterosexuals", "hispanics", "buddhists", "women",
+     "koreans", "teenagers", "millennials"),
+    ("woman", "jew", "immigrant", "refugee", "migrant", "muslim", "christian", "atheist"),
+)
+# Left out: "man", "men", "boy", "girl" and the like, which mostly carry no identity ("oh man", "my boy").
+
+
+@lru_cache(maxsize=1)
+def _classes() -> dict[str, tuple[str, ...]]:
+    return {term: cls for cls in SWAP_CLASSES for term in cls}
+
+
+def _match_case(word: str, like: str) -> str:
+    if like.isupper() and len(like) > 1:
+        return word.upper()
+    return word[:1].upper() + word[1:] if like[:1].isupper() else word
+
+
+def swap(text: str, terms: Sequence[str], salt: str) -> str | None:
+    """``text`` with each swappable term replaced by another of its class (chosen by hash), or None."""
+    classes = _classes()
+    swappable = [t for t in terms if t in classes]
+    if not swappable:
+        return None
+    choice = {}
+    for term in swappable:
+        others = [t for t in classes[term] if t != term]
+        choice[term] = others[int(hash_point(f"{term}\0{text}", salt) * len(others))]
+    pattern = re.compile(r"(?<!\w)(" + "|".join(re.escape(t) for t in choice) + r")(?!\w)", re.I)
+    return pattern.sub(lambda m: _match_case(choice[m.group(1).lower()], m.group(1)), text)
+
+
+def counterfactuals(records: Sequence[Record], copies: int = 1, *, avoid: set[str] = frozenset()) -> list[Record]:
+    """Up to ``copies`` identity-swapped copies of each record that mentions a swappable identity term.
+
+    Each copy keeps its source's label, split and group (the source's split key when it had none), so it
+    stays on its source's side of every split. ``avoid`` holds split keys a copy must not produce (the
+    data set's validation, test and audit texts): such a copy is dropped, never trained on."""
+    out = []
+    seen = {split_key(r.text) for r in records} | set(avoid)
+    for record in records:
+        terms = record.terms or match_terms(record.text)
+        for n in range(copies):
+            text = swap(record.text, terms, f"copy{n}")
+            key = None if text is None else split_key(text)
+            if key is None or key in seen:
+                continue
+            seen.add(key)
+            new_terms = match_terms(text)
+            out.append(dataclasses.replace(record, id=f"{record.id}~cf{n + 1}", text=text, terms=new_terms,
+                                           identities=groups_of(new_terms), source=f"{record.source}+swap",
+                                           group=record.group or row_key(record)))
+    return out
+
+
+def augmented(records: Sequence[Record], copies: int, others: Sequence[Record]) -> list[Record]:
+    """``records`` followed by their counterfactual copies; none may equal a text of ``others``."""
+    if copies <= 0:
+        return list(records)
+    return list(records) + counterfactuals(records, copies, avoid={split_key(r.text) for r in others})

@@ -1,0 +1,174 @@
+"""The model card of the shipped default model (Mitchell et al. 2019, "Model Cards for Model Reporting"):
+intended use, training data, metrics per data set, the disaggregated audit with the teacher beside the
+student, behaviour pass rates, limitations, and how to rebuild it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from moderation.artifacts import Manifest
+from moderation.data import LoadedData
+from moderation.plugins import get_registry
+
+WORST = 5
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    def cell(value: Any) -> str:
+        if value is None:
+            return "n/a"
+        return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    return "\n".join(lines + ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows])
+
+
+def _training_data(data: LoadedData) -> str:
+    counts = Counter((r.source.split("+")[0], r.split) for r in data.records)
+    registry = get_registry()
+    rows = []
+    for source in dict.fromkeys(r.source.split("+")[0] for r in data.records):
+        license_ = getattr(registry.get("dataset", source).factory, "license", "")
+        rows.append([source, *(counts[(source, s)] for s in ("train", "validation", "test", "unlabeled", "audit")),
+                     license_])
+    return _table(["data set", "train", "validation", "test", "unlabeled (teacher-labeled)", "audit (held out)",
+                   "license"], rows)
+
+
+def _evaluation(evaluation: Mapping[str, Mapping[str, Any]]) -> str:
+    names = list(dict.fromkeys(key.split(":", 1)[1] for key in evaluation))
+    rows = []
+    for name in names:
+        student, teacher = evaluation.get(f"student:{name}", {}), evaluation.get(f"teacher:{name}", {})
+        ratio = (student["roc_auc"] / teacher["roc_auc"]) if student and teacher else None
+        rows.append([name, student.get("rows"), student.get("roc_auc"), teacher.get("roc_auc"),
+                     None if ratio is None else f"{100 * ratio:.1f} %", student.get("pr_auc"), teacher.get("pr_auc")])
+    return _table(["test split", "rows", "student ROC-AUC", "teacher ROC-AUC", "student / teacher",
+                   "student PR-AUC", "teacher PR-AUC"], rows)
+
+
+def _audit_tables(report: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    return {f"{name}.{table}": rows for name, audit in report.get("audits", {}).items()
+            for table, rows in audit.get("tables", {}).items()}
+
+
+def _final_bias(tables: Mapping[str, list[dict[str, Any]]], models: Sequence[str]) -> str:
+    finals = tables.get("subgroup-auc.final", [])
+    rows = []
+    for data in dict.fromkeys(r["data"] for r in finals):
+        by_model = {r["model"]: r for r in finals if r["data"] == data}
+        rows.append([data, *(by_model.get(m, {}).get("final_bias_metric") for m in models),
+                     *(by_model.get(m, {}).get("overall_auc") for m in models)])
+    return _table(["audit slice", "final bias: student", "final bias: teacher", "AUC: student", "AUC: teacher"],
+                  rows)
+
+
+def _worst_identities(tables: Mapping[str, list[dict[str, Any]]], models: Sequence[str]) -> str:
+    rows = []
+    for role, model in zip(("student", "teacher"), models, strict=False):
+        found = []
+        for r in tables.get("subgroup-auc.identities", []):
+            if r["model"] != model or r.get("too_small"):
+                continue
+            defined = [(r[m], m) for m in ("subgroup_auc", "bpsn_auc", "bnsp_auc") if r.get(m) is not None]
+            if defined:
+                value, metric = min(defined)
+                found.append((value, r["data"], r["identity"], metric, r["rows"]))
+        rows += [[role, data, identity, metric, value, n] for value, data, identity, metric, n in sorted(found)[:WORST]]
+    return _table(["model", "slice", "identity", "metric", "AUC", "rows"], rows)
+
+
+def _terms(tables: Mapping[str, list[dict[str, Any]]], models: Sequence[str]) -> str:
+    terms = tables.get("templates.terms", [])
+    by_model = {m: sorted((r for r in terms if r["model"] == m), key=lambda r: -(r["mean_nontoxic_score"] or 0))
+                for m in models}
+    rows = []
+    for role, model in zip(("student", "teacher"), models, strict=False):
+        rows += [[role, r["data"], r["term"], r["mean_nontoxic_score"], r["flagged_nontoxic"]]
+                 for r in by_model[model][:WORST]]
+    return _table(["model", "slice", "identity term", "mean score of its non-toxic sentences", "share flagged"], rows)
+
+
+def _behaviour(tables: Mapping[str, list[dict[str, Any]]], models: Sequence[str]) -> str:
+    rows = tables.get("behaviour.categories", [])
+    by = {(r["model"], r["category"]): r for r in rows}
+    out = []
+    for category in dict.fromkeys(r["category"] for r in rows):
+        student, teacher = (by.get((m, category), {}) for m in models[:2])
+        out.append([category, "flag" if student.get("label") else "allow", student.get("rows"),
+                    student.get("pass_rate"), teacher.get("pass_rate")])
+    return _table(["category (held-out templates)", "expected", "rows", "pass: student", "pass: teacher"], out)
+
+
+def render_default_card(student: Manifest, teacher: Manifest, evaluation: Mapping[str, Any],
+                        policy: Mapping[str, Any], report: Mapping[str, Any], build: Mapping[str, Any],
+                        data: LoadedData) -> str:
+    models = [report["model"]["id"], (report.get("compare") or {}).get("id")]
+    tables = _audit_tables(report)
+    threshold = report.get("settings", {}).get("threshold")
+    return f"""# Model card: the default moderation model (`{student.model_id}`)
+
+## Model details
+- A **{student.plugin}** student ({build['student']['params']}), distilled from a **{teacher.plugin}** teacher
+  (`{teacher.model_id}`, LoRA on all-MiniLM-L6-v2 unless stated: {build['teacher']}).
+- Input: one comment (English). Output: a toxicity probability in [0, 1] and, with the recommended policy,
+  a decision: allow below {policy['review']}, review from {policy['review']}, block from {policy['block']}.
+- Built by `{build['command']}` (script sha256 `{build['script_sha256']}`), {student.created}.
+- License: MIT (code and weights); trained on the data below under their licenses (Stormfront: CC BY-SA 3.0 ES).
+
+## Intended use
+Triage of user comments on a forum or comment section: allow most, send the uncertain to a human moderator,
+block the clearly abusive. Scores are to be read with the recommended policy, or with thresholds chosen on
+the user's own validation data.
+
+## Out of scope
+- Decisions about people without human review (bans, legal or employment decisions).
+- Languages other than English; very long texts (only the first {build['student']['params'].get('max_length', 64)}
+  tokens are read); images, links or context outside the comment.
+- Judging whether a statement is true, or detecting spam, misinformation or self-harm.
+
+## Training data
+Pooled data sets `{build['data']}`; the teacher trained on the train split (with identity-swapped copies),
+the student on the teacher's scores over train + unlabeled rows and their identity-swapped copies, mixed
+with gold labels (alpha = {build['student']['alpha']}). Audit rows are held out of everything.
+
+{_training_data(data)}
+
+## Recommended policy
+Chosen on the {policy.get('validation_rows')} rows of the {policy['chosen_on']}: {policy['rule']}.
+Review threshold {policy['review']} (recall there {policy['review_recall']:.3f}); block threshold
+{policy['block']} (precision there {policy['block_precision'] if policy['block_precision'] is None
+                                     else round(policy['block_precision'], 3)}).
+
+## Metrics per data set (test splits, never used for any choice)
+{_evaluation(evaluation)}
+
+## Disaggregated audit (held-out identity slices; student beside teacher)
+Final bias metric (Jigsaw Unintended Bias; 1 is perfect) and overall AUC per slice:
+
+{_final_bias(tables, models)}
+
+Worst identities (lowest of subgroup, BPSN and BNSP AUC; groups too small left out):
+
+{_worst_identities(tables, models)}
+
+Identity terms whose non-toxic template sentences score highest (bias_madlibs; share flagged at {threshold}):
+
+{_terms(tables, models)}
+
+## Behaviour tests (pass rate at the review threshold {threshold}, held-out templates)
+{_behaviour(tables, models)}
+
+## Known limitations
+- Trained mostly on tweets (Davidson), Wikipedia talk pages (Jigsaw) and one forum (Stormfront): other
+  registers, dialects and reclaimed slurs may score wrongly; African-American English in Davidson is
+  known to be labeled offensive more often than it is.
+- Profanity: Davidson and Jigsaw label profane comments toxic, the behaviour data does not when no one is
+  targeted; such comments sit near the review threshold.
+- Identity detection uses a word lexicon: colour words and common nouns match without identity, slurs
+  are not identity terms; audits inherit that.
+- Generated behaviour tests measure specific functionalities, not real-world prevalence: a high pass rate
+  is necessary, not sufficient.
+"""

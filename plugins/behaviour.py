@@ -1,0 +1,113 @@
+"""Our own behaviour data set: functional tests of a moderator, generated from templates and word lists.
+
+Each row is labelled with its category (``category_of``): statements about identity groups, benign or
+attacking, negated attacks, counter-speech, untargeted profanity, insults, friendly comments, and
+attacks spelled to evade filters. Whole templates are held out: the ``audit`` split (the test part)
+holds phrasings no model trained on, so pass rates there measure generalisation, not recall.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from moderation import hookimpl
+from moderation.data import HELD_OUT, SplitPlan, make_record
+from moderation.protocols import Record
+from moderation.tables import Rejected
+
+TEMPLATES = Path(__file__).with_name("data") / "behaviour.json"
+NOUNS = ("person", "woman", "man")
+LEET = str.maketrans({"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"})
+PREFIX = "behaviour/"
+
+
+def category_of(record: Record) -> str:
+    """The behaviour category of a row of this data set (``""`` for rows of other data sets)."""
+    return record.group.split("/")[1] if record.group.startswith(PREFIX) else ""
+
+
+def template_split(record: Record) -> str:
+    """Whole templates per category: index 3, 7, 11, ... held out (test part); 1, 9, 17 validation."""
+    index = int(record.group.rsplit("/", 1)[1])
+    if index % 4 == 3:
+        return HELD_OUT
+    return "validation" if index % 8 == 1 else "train"
+
+
+def evade(text: str, words: list[str], how: int) -> str:
+    """Spell the attack words of ``text`` the way people dodge filters (five ways, chosen by ``how``)."""
+    def respell(word: str) -> str:
+        return [
+            lambda w: w.translate(LEET),                      # leetspeak
+            lambda w: " ".join(w),                            # inserted spaces
+            lambda w: ".".join(w),                            # inserted punctuation
+            lambda w: w[:-2] + w[-1] if len(w) > 3 else w + w[-1],  # a dropped (or doubled) letter
+            lambda w: w[0] + w[2] + w[1] + w[3:] if len(w) > 3 else w[::-1],  # swapped letters
+        ][how % 5](word)
+
+    out = []
+    for token in text.split(" "):
+        core = token.strip(".,!?").lower()
+        out.append(token.lower().replace(core, respell(core)) if core in words else token)
+    return " ".join(out)
+
+
+def _capitalise(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _fill(template: str, slots: dict[str, str]) -> str:
+    text = _capitalise(template.format(**slots))
+    return re.sub(r"\b([Aa]) (?=[AEIOUaeiou])", r"\1n ", text)  # "a Indigenous man" -> "an Indigenous man"
+
+
+def generate(spec: dict[str, Any]) -> Iterator[tuple[str, str, int, str]]:
+    """(id, text, label, group) for every row, in a fixed order."""
+    fillers = spec["fillers"]
+    for category, body in spec["categories"].items():
+        for t, template in enumerate(body["templates"]):
+            group = f"{PREFIX}{category}/{t}"
+            if "{group}" in template or "{adj}" in template:
+                for i, (adj, plural, noun) in enumerate(spec["identities"]):
+                    if noun == "-" and "{noun}" in template:  # "a female woman": the adjective is the noun
+                        continue
+                    text = _fill(template, {"group": plural, "adj": adj, "noun": noun or NOUNS[(i + t) % 3]})
+                    if category == "evasion":
+                        text = _capitalise(evade(text, spec["evasion_words"], i + t))
+                    yield f"behaviour-{category}-{t}-{i}", text, body["label"], group
+            else:
+                for i in range(10 if "{" in template else 1):
+                    slots = {slot: words[(i * 3 + t) % len(words)] for slot, words in fillers.items()}
+                    yield f"behaviour-{category}-{t}-{i}", _fill(template, slots), body["label"], group
+
+
+class BehaviourDataset:
+    """About 4,000 generated rows in 12 categories; whole templates held out as the test part."""
+
+    name = "behaviour"
+    license = "MIT (written for this project)"
+    split_plan = SplitPlan(assign=template_split)
+
+    def __init__(self, data_dir: str | Path | None = None, path: str | Path = TEMPLATES) -> None:
+        self.path = Path(path)
+
+    def present(self) -> bool:
+        return self.path.is_file()
+
+    def records(self) -> Iterator[Record | Rejected]:
+        spec = json.loads(self.path.read_text(encoding="utf-8"))
+        for id, text, label, group in generate(spec):
+            yield make_record(id, text, float(label), source=self.name, group=group)
+
+    def version(self) -> str:
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()[:12]
+
+
+@hookimpl
+def register_datasets(register):
+    register(BehaviourDataset)

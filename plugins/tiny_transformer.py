@@ -1,0 +1,179 @@
+"""A tiny word-order-aware student: a small transformer over the base encoder's frozen word embeddings.
+
+Bag-of-n-gram students cannot tell "Muslims are animals" from "saying Muslims are animals is wrong";
+the teacher's own layers can, but cost milliseconds each on a CPU. This student keeps the base
+encoder's tokenizer and word embeddings (frozen, read from the installed base checkpoint, so they are
+not part of its files), projects them to a narrow width and runs two small attention layers trained
+from scratch on the teacher's scores: word order at a fraction of a millisecond per comment.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from moderation import hookimpl
+from moderation.encoders import resolve_base
+from moderation.scoring import check_targets
+
+WEIGHTS_FILE = "tiny_transformer.safetensors"
+CONFIG_FILE = "tiny_transformer.json"
+LOSSES = ("bce", "logit-mse")
+
+
+class TinyTransformerStudent:
+    """Frozen base word embeddings -> projection -> ``layers`` attention layers of width ``dim`` ->
+    mean and max pooling -> one logit."""
+
+    name = "tiny-transformer"
+
+    def __init__(self, base: str | Path | None = None, dim: int = 192, layers: int = 2, heads: int = 4,
+                 ffn: int = 512, dropout: float = 0.1, max_length: int = 64, max_steps: int = 4000,
+                 batch_size: int = 64, learning_rate: float = 1e-3, loss: str = "bce", seed: int = 0) -> None:
+        if loss not in LOSSES:
+            raise ValueError(f"loss {loss!r} is not one of {', '.join(LOSSES)}")
+        if dim % heads:
+            raise ValueError(f"dim {dim} must be a multiple of heads {heads}")
+        self.params = {"base": None if base is None else str(base), "dim": dim, "layers": layers, "heads": heads,
+                       "ffn": ffn, "dropout": dropout, "max_length": max_length, "max_steps": max_steps,
+                       "batch_size": batch_size, "learning_rate": learning_rate, "loss": loss, "seed": seed}
+        self.base = resolve_base(base)
+        self.tokenizer, embeddings = _base_parts(self.base)
+        self.model = _network(embeddings, self.params)
+
+    @property
+    def n_parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+    def _encode(self, texts: Sequence[str]) -> Any:
+        return self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.params["max_length"],
+                              return_tensors="pt")
+
+    def fit(self, texts: Sequence[str], soft_targets: Sequence[float],
+            sample_weight: Sequence[float] | None = None) -> TinyTransformerStudent:
+        import torch
+        from transformers import get_cosine_schedule_with_warmup
+
+        targets = check_targets(texts, soft_targets)
+        p = self.params
+        torch.manual_seed(p["seed"])
+        rng = np.random.default_rng(p["seed"])
+        ids = self.tokenizer(list(texts), truncation=True, max_length=p["max_length"])["input_ids"]
+        probs = torch.tensor(targets).float()
+        logits_target = torch.logit(probs.clamp(0.01, 0.99))
+        weight = torch.ones(len(targets)) if sample_weight is None else torch.tensor(sample_weight).float()
+        trainable = [q for q in self.model.parameters() if q.requires_grad]
+        optimizer = torch.optim.AdamW(trainable, lr=p["learning_rate"], weight_decay=0.01)
+        schedule = get_cosine_schedule_with_warmup(optimizer, max(1, p["max_steps"] // 20), p["max_steps"])
+        self.model.train()
+        order: list[int] = []
+        for _ in tqdm(range(p["max_steps"]), desc="tiny-transformer", unit=" step", disable=None):
+            if len(order) < p["batch_size"]:
+                order += rng.permutation(len(targets)).tolist()
+            batch, order = order[: p["batch_size"]], order[p["batch_size"]:]
+            inputs = self.tokenizer.pad({"input_ids": [ids[i] for i in batch]}, return_tensors="pt")
+            logits = self.model(inputs["input_ids"], inputs["attention_mask"])
+            if p["loss"] == "bce":
+                losses = torch.nn.functional.binary_cross_entropy_with_logits(logits, probs[batch], reduction="none")
+            else:
+                losses = (logits - logits_target[batch]) ** 2
+            loss = (losses * weight[batch]).sum() / weight[batch].sum()
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+            optimizer.step()
+            schedule.step()
+        self.model.eval()
+        return self
+
+    def score(self, texts: Sequence[str]) -> np.ndarray:
+        import torch
+
+        texts = list(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths: less padding
+        out = np.empty(len(texts), dtype=np.float64)
+        with torch.inference_mode():
+            for start in range(0, len(order), 128):
+                idx = order[start : start + 128]
+                inputs = self._encode([texts[i] for i in idx])
+                logits = self.model(inputs["input_ids"], inputs["attention_mask"])
+                out[idx] = torch.sigmoid(logits).double().numpy()
+        return out
+
+    def save(self, directory: Path) -> None:
+        from safetensors.torch import save_file
+
+        # The frozen embeddings come from the base at load; half precision halves the rest.
+        state = {k: v.half().contiguous() for k, v in self.model.state_dict().items() if not k.startswith("words.")}
+        save_file(state, str(Path(directory) / WEIGHTS_FILE))
+        (Path(directory) / CONFIG_FILE).write_text(json.dumps(self.params))
+
+    @classmethod
+    def load(cls, directory: Path) -> TinyTransformerStudent:
+        from safetensors.torch import load_file
+
+        student = cls(**json.loads((Path(directory) / CONFIG_FILE).read_text()))
+        state = load_file(str(Path(directory) / WEIGHTS_FILE))
+        missing, unexpected = student.model.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
+        if unexpected or any(not k.startswith("words.") for k in missing):
+            raise ValueError(f"{directory}: weights do not fit (missing {missing}, unexpected {unexpected})")
+        student.model.eval()
+        return student
+
+
+def _base_parts(base: Path) -> tuple[Any, Any]:
+    """The base's tokenizer and its word-embedding matrix (read alone from its safetensors file)."""
+    from safetensors import safe_open
+    from transformers import AutoTokenizer
+
+    weights = base / "model.safetensors"
+    if not weights.is_file():
+        raise ValueError(f"{base}: no model.safetensors to take word embeddings from")
+    with safe_open(str(weights), "pt") as fh:
+        key = next((k for k in fh.keys() if k.endswith("word_embeddings.weight")), None)  # noqa: SIM118
+        if key is None:
+            raise ValueError(f"{base}: model.safetensors holds no word embeddings")
+        embeddings = fh.get_tensor(key).float()
+    return AutoTokenizer.from_pretrained(base), embeddings
+
+
+def _network(embeddings: Any, p: dict[str, Any]) -> Any:
+    import torch
+    from torch import nn
+
+    torch.manual_seed(p["seed"])
+
+    class Network(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.words = nn.Embedding.from_pretrained(embeddings, freeze=True)
+            self.project = nn.Linear(embeddings.shape[1], p["dim"])
+            self.positions = nn.Embedding(p["max_length"], p["dim"])
+            layer = nn.TransformerEncoderLayer(p["dim"], p["heads"], p["ffn"], p["dropout"], batch_first=True,
+                                               activation="gelu")
+            self.encoder = nn.TransformerEncoder(layer, p["layers"], enable_nested_tensor=False)
+            self.norm = nn.LayerNorm(2 * p["dim"])
+            self.head = nn.Linear(2 * p["dim"], 1)
+            nn.init.normal_(self.positions.weight, std=1 / math.sqrt(p["dim"]))
+
+        def forward(self, ids: Any, mask: Any) -> Any:
+            positions = torch.arange(ids.shape[1], device=ids.device)
+            x = self.project(self.words(ids)) + self.positions(positions)
+            x = self.encoder(x, src_key_padding_mask=mask == 0)
+            keep = mask.unsqueeze(-1).to(x.dtype)
+            mean = (x * keep).sum(1) / keep.sum(1).clamp(min=1)
+            top = x.masked_fill(keep == 0, -1e4).max(1).values
+            return self.head(self.norm(torch.cat([mean, top], -1))).squeeze(-1)
+
+    return Network()
+
+
+@hookimpl
+def register_students(register):
+    register(TinyTransformerStudent)

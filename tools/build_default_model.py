@@ -1,0 +1,170 @@
+"""Rebuild the default model that ships in the package, end to end, from the shared data.
+
+    python tools/build_default_model.py --data-dir ../shared/data [--work runs/default-build]
+
+Steps, each cached in --work and skipped when its output exists with the same settings (delete a
+step's folder, or change a setting, to redo it); an interrupted step resumes where it stopped:
+
+1. teacher: LoRA on the pooled data (identity-swapped copies added), best checkpoint by validation;
+2. student: the transfer set (train + unlabeled rows and their swapped copies) labeled by the teacher
+   offline (prediction cache), the student distilled from those scores mixed with gold labels;
+3. policy: review and block thresholds chosen on the pooled validation split;
+4. evaluation: ROC-AUC per data set's test split, student beside teacher;
+5. audit: bias and behaviour audits on the held-out slices, student beside teacher;
+6. ship: the student, its manifest (metrics, policy, lineage) and model card into --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from moderation.artifacts import MODEL_CARD, load_model, read_manifest, update_manifest
+from moderation.data import load
+from moderation.defaults import SHIPPED_MODEL
+from moderation.labeling import label, read_labels
+from moderation.model_card import render_default_card
+from moderation.policy import choose
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAINING_DATA = "davidson,jigsaw_toxic,toxigen,stormfront,behaviour"
+EVALUATED = ("davidson", "jigsaw_toxic", "toxigen", "stormfront")
+AUDITED = "toxigen,bias_madlibs,behaviour,stormfront,davidson"
+TEACHER = {"teacher": "minilm-lora", "steps": 1000, "max_length": 64, "augment": 1, "base": None}
+STUDENT = {"student": "tiny-transformer", "alpha": 0.5, "augment": 2,
+           "params": {"max_steps": 6000, "dim": 192, "layers": 2, "max_length": 64}}
+POLICY = {"review_recall": 0.90, "block_precision": 0.95}
+
+
+def stamp_ok(folder: Path, settings: dict[str, Any]) -> bool:
+    stamp = folder.with_name(folder.name + ".settings.json")
+    return (folder / "manifest.json").is_file() and stamp.is_file() and json.loads(stamp.read_text()) == settings
+
+
+def write_stamp(folder: Path, settings: dict[str, Any]) -> None:
+    folder.with_name(folder.name + ".settings.json").write_text(json.dumps(settings, indent=2, sort_keys=True))
+
+
+def moderation(*args: str) -> None:
+    command = [str(Path(sys.executable).with_name("moderation")), *args]
+    print("+", shlex.join(command), flush=True)
+    subprocess.run(command, check=True)
+
+
+def teacher_step(work: Path, data_dir: Path, settings: dict[str, Any]) -> Path:
+    out = work / "teacher"
+    if stamp_ok(out, settings):
+        return out
+    args = ["teacher", "train", "--teacher", settings["teacher"], "--data", TRAINING_DATA, "--data-dir",
+            str(data_dir), "--out", str(out), "--steps", str(settings["steps"]), "--max-length",
+            str(settings["max_length"]), "--augment", str(settings["augment"])]
+    if settings["base"]:
+        args += ["--base", settings["base"]]
+    moderation(*args)
+    write_stamp(out, settings)
+    return out
+
+
+def student_step(work: Path, data_dir: Path, teacher: Path, settings: dict[str, Any]) -> Path:
+    out = work / "student"
+    full = {**settings, "teacher": read_manifest(teacher).fingerprint}
+    if stamp_ok(out, full):
+        return out
+    params = [a for k, v in settings["params"].items() for a in ("--param", f"{k}={json.dumps(v)}")]
+    moderation("distill", "--teacher", str(teacher), "--student", settings["student"], "--data", TRAINING_DATA,
+               "--data-dir", str(data_dir), "--out", str(out), "--alpha", str(settings["alpha"]),
+               "--augment", str(settings["augment"]), "--cache", str(work / "predictions.sqlite"), *params)
+    write_stamp(out, full)
+    return out
+
+
+def cached_scores(model: Path, records: list, work: Path, name: str) -> np.ndarray:
+    """Scores through the labeling cache: a rerun of the build scores nothing twice."""
+    out = work / "scores" / f"{name}.parquet"
+    label(model, records, out, cache_path=work / "predictions.sqlite")
+    by_id = dict(zip(read_labels(out)["id"], read_labels(out)["score"], strict=True))
+    return np.array([by_id[r.id] for r in records])
+
+
+def evaluation_step(work: Path, data_dir: Path, models: dict[str, Path]) -> dict[str, Any]:
+    """ROC-AUC and PR-AUC on each data set's test split, for every model."""
+    table = {}
+    for name in EVALUATED:
+        test = load(name, data_dir).split("test")
+        labels = [r.label for r in test]
+        for role, path in models.items():
+            scores = cached_scores(path, test, work, f"{role}-{name}-test")
+            table[f"{role}:{name}"] = {"rows": len(test), "roc_auc": round(float(roc_auc_score(labels, scores)), 4),
+                                       "pr_auc": round(float(average_precision_score(labels, scores)), 4)}
+    return table
+
+
+def policy_step(work: Path, data_dir: Path, student: Path) -> dict[str, Any]:
+    validation = load(TRAINING_DATA, data_dir).split("validation")
+    scores = cached_scores(student, validation, work, "student-validation")
+    policy = choose(scores, [r.label for r in validation], **POLICY)
+    return {**policy, "chosen_on": f"validation split of {TRAINING_DATA}"}
+
+
+def audit_step(work: Path, data_dir: Path, student: Path, teacher: Path, threshold: float) -> dict[str, Any]:
+    out = work / "audit"
+    if not (out / "report.json").is_file():
+        moderation("audit", "--model", str(student), "--compare", str(teacher), "--data", AUDITED, "--data-dir",
+                   str(data_dir), "--threshold", str(threshold), "--out", str(out), "--json")
+    return json.loads((out / "report.json").read_text())
+
+
+def ship(student: Path, out: Path, metrics: dict[str, Any], policy: dict[str, Any], card: str,
+         build: dict[str, Any]) -> None:
+    if out.exists():
+        shutil.rmtree(out)
+    shutil.copytree(student, out, ignore=shutil.ignore_patterns(".*"))
+    manifest = read_manifest(out)
+    update_manifest(out, policy=policy, metrics={**manifest.metrics, **metrics},
+                    lineage={**manifest.lineage, "build": build})
+    (out / MODEL_CARD).write_text(card, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, required=True, help="The shared data folder.")
+    parser.add_argument("--work", type=Path, default=ROOT / "runs" / "default-build",
+                        help="Where each step's output is cached.")
+    parser.add_argument("--out", type=Path, default=SHIPPED_MODEL, help="Where the shipped model goes.")
+    parser.add_argument("--teacher-base", default=None, help="A local encoder for the teacher (default MiniLM).")
+    parser.add_argument("--teacher-steps", type=int, default=TEACHER["steps"])
+    args = parser.parse_args()
+    os.environ.setdefault("MODERATION_DATA_DIR", str(args.data_dir))
+    args.work.mkdir(parents=True, exist_ok=True)
+    teacher_settings = {**TEACHER, "base": args.teacher_base, "steps": args.teacher_steps}
+    teacher = teacher_step(args.work, args.data_dir, teacher_settings)
+    student = student_step(args.work, args.data_dir, teacher, STUDENT)
+    policy = policy_step(args.work, args.data_dir, student)
+    evaluation = evaluation_step(args.work, args.data_dir, {"student": student, "teacher": teacher})
+    report = audit_step(args.work, args.data_dir, student, teacher, policy["review"])
+    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+    build = {"command": f"python tools/build_default_model.py --data-dir {args.data_dir}"
+                        + (f" --teacher-base {args.teacher_base}" if args.teacher_base else "")
+                        + (f" --teacher-steps {args.teacher_steps}" if args.teacher_steps != TEACHER["steps"] else ""),
+             "script_sha256": code, "data": TRAINING_DATA, "teacher": teacher_settings, "student": STUDENT,
+             "policy": POLICY, "audited": AUDITED, "teacher_model": read_manifest(teacher).model_id}
+    load_model(student)  # refuse to ship what does not load
+    card = render_default_card(read_manifest(student), read_manifest(teacher), evaluation, policy, report, build,
+                               load(TRAINING_DATA, args.data_dir))
+    ship(student, args.out, {"evaluation": evaluation}, policy, card, build)
+    print(f"Shipped {read_manifest(args.out).model_id} to {args.out}; policy {policy['review']} / {policy['block']}")
+
+
+if __name__ == "__main__":
+    main()
