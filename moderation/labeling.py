@@ -84,14 +84,15 @@ def plan_batches(texts: Sequence[str], batch_size: int) -> list[list[int]]:
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-def _local_scores(model_dir: Path, batches: list[list[str]]) -> Iterator[np.ndarray]:
+def _local_scores(model_dir: Path, batches: list[list[str]]) -> Iterator[tuple[int, np.ndarray]]:
     scorer = load_model(model_dir)
-    for texts in batches:
-        yield check_scores(scorer.score(texts), len(texts), scorer.name)
+    for i, texts in enumerate(batches):
+        yield i, check_scores(scorer.score(texts), len(texts), scorer.name)
 
 
-def _ray_scores(model_dir: Path, batches: list[list[str]], address: str | None) -> Iterator[np.ndarray]:
-    """The same batches scored by Ray Data actors, each loading the model once."""
+def _ray_scores(model_dir: Path, batches: list[list[str]], address: str | None) -> Iterator[tuple[int, np.ndarray]]:
+    """The same batches scored by Ray Data actors, each loading the model once; each batch is yielded
+    (batch index, scores) as soon as Ray streams it back, so the caller can commit it at once."""
     try:
         import ray
     except ImportError as exc:
@@ -104,11 +105,13 @@ def _ray_scores(model_dir: Path, batches: list[list[str]], address: str | None) 
     scored = ray.data.from_items(items).map_batches(
         _RayScorer, fn_constructor_kwargs={"model_dir": str(model_dir)}, batch_size=1,
         concurrency=cpus if address is None else None, num_cpus=1, batch_format="pandas")
-    results = {int(row["batch"]): np.asarray(row["scores"], dtype=float) for row in scored.iter_rows()}
-    if started_here:
-        ray.shutdown()
-    for i, texts in enumerate(batches):
-        yield check_scores(results[i], len(texts), "ray worker")
+    try:
+        for row in scored.iter_rows():
+            i = int(row["batch"])
+            yield i, check_scores(np.asarray(row["scores"], dtype=float), len(batches[i]), "ray worker")
+    finally:
+        if started_here:
+            ray.shutdown()
 
 
 class _RayScorer:
@@ -156,10 +159,15 @@ def label(
         stream = (_ray_scores(model_dir, batch_texts, ray_address) if engine == "ray" and todo
                   else _local_scores(model_dir, batch_texts) if todo else iter(()))
         with tqdm(total=computed, desc=f"labeling with {manifest.model_id}", unit=" rows", disable=None) as bar:
-            for batch, scores in zip(todo, stream, strict=True):
+            done = 0
+            for i, scores in stream:  # committed one batch at a time, in whatever order they arrive
+                batch = todo[i]
+                done += 1
                 cache.put(manifest.fingerprint, [hashes[i] for i in batch], scores)
                 known.update(zip((hashes[i] for i in batch), scores.tolist(), strict=True))
                 bar.update(len(batch))
+        if done != len(todo):
+            raise RuntimeError(f"the {engine} engine returned {done} of {len(todo)} batches")
     frame = pd.DataFrame({
         "id": [r.id for r in records],
         "text": [r.text for r in records],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -57,7 +58,8 @@ def choose(scores: Sequence[float], labels: Sequence[int], *, review_recall: flo
     precise = thresholds[(precision >= block_precision) & (thresholds >= review)]
     block = float(precise.min()) if precise.size else 1.0
     flagged = s >= review
-    return {"review": round(review, 4), "block": round(block, 4),
+    review, block = math.floor(review * 1e4) / 1e4, min(1.0, math.ceil(block * 1e4) / 1e4)  # 4 decimals, safe side
+    return {"review": review, "block": block,
             "rule": f"review: recall >= {review_recall:.2f}; block: precision >= {block_precision:.2f}",
             "validation_rows": int(y.size), "review_recall": float((flagged & (y == 1)).sum() / (y == 1).sum()),
             "block_precision": float(y[s >= block].mean()) if (s >= block).any() else None}

@@ -11,6 +11,20 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SHARED_DATA = Path(os.environ.get("MODERATION_DATA_DIR", ROOT.parent / "shared" / "data"))
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's; Playwright cannot download its own browsers here
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def require_chromium() -> None:
+    """Skip a browser test where Chromium is missing, or fail it where the run demands browsers
+    (``MODERATION_REQUIRE_BROWSER=1``, as CI sets): a skipped browser test must not pass for a green run."""
+    if CHROMIUM.is_file():
+        return
+    message = f"browser tests need Debian's Chromium at {CHROMIUM}: apt-get install -y chromium"
+    if os.environ.get("MODERATION_REQUIRE_BROWSER") == "1":
+        pytest.fail(message + " (MODERATION_REQUIRE_BROWSER=1 forbids skipping)")
+    pytest.skip(message)
 
 
 @pytest.fixture(scope="session", autouse=True)

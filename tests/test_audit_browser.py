@@ -9,11 +9,8 @@ import pytest
 
 from moderation.audit import AuditSettings, build_report, run_audits
 from moderation.report import write_report
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from tests.test_audit_plugins import TableScorer, synthetic_pair
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
@@ -34,11 +31,10 @@ def report_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def chromium_browser():
-    if not CHROMIUM.is_file():
-        pytest.skip(f"Chromium not installed at {CHROMIUM} (apt-get install chromium)")
+    require_chromium()
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra")
     with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 

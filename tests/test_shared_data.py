@@ -7,12 +7,13 @@ import json
 import pytest
 
 from moderation.data import HELD_OUT, HeldOutError, load
-from moderation.splits import text_hash
+from moderation.splits import split_key, text_hash
 from tests.conftest import run_cli
 
 
 @pytest.mark.parametrize(("name", "rows"), [("davidson", 24_783), ("jigsaw_toxic", 12_174), ("toxigen", 722),
-                                            ("bias_madlibs", 76_564), ("templates", 76_564)])
+                                            ("bias_madlibs", 76_564), ("templates", 76_564),
+                                            ("stormfront", 10_703)])
 def test_every_row_is_read_and_accounted_for(shared_data, name, rows):
     data = load(name, shared_data)
     report = data.report
@@ -72,3 +73,39 @@ def test_a_text_has_one_split_in_every_data_set(shared_data):
               if text_hash(r.text) in demo]
     assert len(shared) > 1000
     assert all(demo[text_hash(r.text)] == r.split for r in shared)
+
+
+def test_davidson_retweets_never_straddle_splits(shared_data):
+    """Retweets of one tweet (RT markers, other mentions or links) share one split key, so one split."""
+    data = load("davidson", shared_data)
+    owner: dict[str, str] = {}
+    for r in data.records:
+        assert owner.setdefault(split_key(r.text), r.split) == r.split, r.text
+    assert data.report.duplicate_texts > 0  # the retweets found are counted, not silently merged
+
+
+def test_stormfront_posts_stay_in_one_split(shared_data):
+    data = load("stormfront", shared_data)
+    splits: dict[str, set[str]] = {}
+    for r in data.records:
+        splits.setdefault(r.group, set()).add(r.split)
+    assert len(splits) > 1000 and all(len(s) == 1 for s in splits.values())
+    assert sum(r.label for r in data.records) > 1000  # hate sentences kept with their label
+    assert {"train", "validation", "test", "unlabeled", HELD_OUT} == set(data.split_counts())
+
+
+def test_pooled_behaviour_keeps_its_template_split(shared_data):
+    alone = {r.id: r.split for r in load("behaviour").records}
+    pooled = {r.id: r.split for r in load("davidson,behaviour", shared_data).records if r.source == "behaviour"}
+    assert pooled == alone
+
+
+def test_data_export_writes_the_split(shared_data, tmp_path):
+    out = tmp_path / "test.csv"
+    run_cli("data", "export", "toxigen", "--split", "test", "--out", str(out), "--data-dir", str(shared_data))
+    import pandas as pd
+
+    frame = pd.read_csv(out)
+    expected = load("toxigen", shared_data).split("test")
+    assert list(frame["id"]) == [r.id for r in expected] and set(frame["split"]) == {"test"}
+    assert {"id", "text", "toxicity", "identities", "split"} <= set(frame.columns)

@@ -6,17 +6,15 @@ from __future__ import annotations
 import base64
 import re
 import threading
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 from werkzeug.serving import make_server
 
 from moderation.artifacts import read_manifest
-from tests.conftest import ROOT
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, require_chromium
 from tests.web_support import PASSWORD, add_moderator, make_app, services, write_report
 
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 # Markup that would run if the comment were not escaped; the CSP would block it too, so the tests check
 # that it stays text, not only that nothing ran.
@@ -29,16 +27,18 @@ REPORT = """<!doctype html><html><head><title>Fairness audit</title>
 PNG = base64.b64decode(  # one pixel, as a report's figure
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason=f"browser tests need Debian's Chromium at {CHROMIUM}: apt-get install -y chromium")
+
+
+@pytest.fixture(autouse=True)
+def _chromium() -> None:
+    require_chromium()
 
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     # Playwright cannot download its own browsers here; drive the system Chromium, offline and quiet.
     return {**browser_type_launch_args, "executable_path": str(CHROMIUM),
-            "args": ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync"]}
+            "args": CHROMIUM_ARGS}
 
 
 @pytest.fixture(scope="module")

@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TRAINING_DATA = "davidson,jigsaw_toxic,toxigen,stormfront,behaviour"
 EVALUATED = ("davidson", "jigsaw_toxic", "toxigen", "stormfront")
 AUDITED = "toxigen,bias_madlibs,behaviour,stormfront,davidson"
+AUDIT_LIMIT = 10_000  # rows of each audited data set, by hash: bias_madlibs has 76,564
 TEACHER = {"teacher": "minilm-lora", "steps": 1000, "max_length": 64, "augment": 1, "base": None}
 STUDENT = {"student": "tiny-transformer", "alpha": 0.5, "augment": 2,
            "params": {"max_steps": 6000, "dim": 192, "layers": 2, "max_length": 64}}
@@ -121,7 +122,8 @@ def audit_step(work: Path, data_dir: Path, student: Path, teacher: Path, thresho
     out = work / "audit"
     if not (out / "report.json").is_file():
         moderation("audit", "--model", str(student), "--compare", str(teacher), "--data", AUDITED, "--data-dir",
-                   str(data_dir), "--threshold", str(threshold), "--out", str(out), "--json")
+                   str(data_dir), "--limit", str(AUDIT_LIMIT), "--threshold", str(threshold), "--out", str(out),
+                   "--json")
     return json.loads((out / "report.json").read_text())
 
 
@@ -158,11 +160,14 @@ def main() -> None:
                         + (f" --teacher-base {args.teacher_base}" if args.teacher_base else "")
                         + (f" --teacher-steps {args.teacher_steps}" if args.teacher_steps != TEACHER["steps"] else ""),
              "script_sha256": code, "data": TRAINING_DATA, "teacher": teacher_settings, "student": STUDENT,
-             "policy": POLICY, "audited": AUDITED, "teacher_model": read_manifest(teacher).model_id}
+             "policy": POLICY, "audited": AUDITED, "audit_limit": AUDIT_LIMIT,
+             "teacher_model": read_manifest(teacher).model_id}
     load_model(student)  # refuse to ship what does not load
     card = render_default_card(read_manifest(student), read_manifest(teacher), evaluation, policy, report, build,
                                load(TRAINING_DATA, args.data_dir))
-    ship(student, args.out, {"evaluation": evaluation}, policy, card, build)
+    flat = {(f"test_{k.split(':')[1]}_{m}" if k.startswith("student:") else f"teacher_test_{k.split(':')[1]}_{m}"): v
+            for k, row in evaluation.items() for m, v in row.items() if m != "rows"}
+    ship(student, args.out, flat, policy, card, build)
     print(f"Shipped {read_manifest(args.out).model_id} to {args.out}; policy {policy['review']} / {policy['block']}")
 
 

@@ -24,7 +24,7 @@ class Settings:
     ``MODERATION_DATABASE_URL``; that is how gunicorn workers get their configuration.
     """
 
-    model: Path | None = None  # saved model directory; None: the default student, built on first use
+    model: Path | None = None  # saved model directory; None: the default student shipped in the package
     database_url: str | None = None  # SQLAlchemy URL; None: SQLite in <data home>/web/moderation.db
     reports_dir: Path | None = None  # audit reports; None: <data home>/reports
     review_threshold: float | None = None  # None: the model's recommended threshold (manifest policy)

@@ -13,6 +13,7 @@ import numpy as np
 from moderation.commands.common import friendly_errors, json_option
 from moderation.data import HELD_OUT, DataError, LoadedData, fingerprint, load
 from moderation.plugins import get_registry
+from moderation.protocols import SPLITS
 
 
 def data_options(command):
@@ -128,3 +129,31 @@ def show(name: str, data_dir: Path | None, limit: int | None, labeled: int | Non
         click.echo(f"  {example['where']}: {example['kind']}: {example['reason']}")
     if len(problems["examples"]) > 5:
         click.echo("  ... (--json lists more)")
+
+
+@command.command("export")
+@click.argument("name")
+@click.option("--split", "split_name", type=click.Choice(SPLITS), required=True, help="Which split to write.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="A .csv file to write.")
+@data_options
+@friendly_errors
+def export(name: str, split_name: str, out: Path, data_dir: Path | None, limit: int | None,
+           labeled: int | None) -> None:
+    """Write one split of NAME to a CSV file: what a model was trained or tested on, row by row.
+    Unlabeled rows are written with their labels hidden, as every model sees them."""
+    import pandas as pd
+
+    if out.suffix.lower() != ".csv":
+        raise click.BadParameter(f"{out} must end in .csv", param_hint="--out")
+    data = load(name, data_dir, limit=limit, labeled=labeled)
+    rows = [r for r in data.records if r.split == split_name]
+    frame = pd.DataFrame({"id": [r.id for r in rows], "text": [r.text for r in rows],
+                          "toxicity": [r.toxicity for r in rows], "label": [r.label for r in rows],
+                          "identities": [";".join(r.identities) for r in rows], "source": [r.source for r in rows],
+                          "group": [r.group for r in rows], "split": [r.split for r in rows]})
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.partial")
+    frame.to_csv(partial, index=False)
+    partial.replace(out)
+    click.echo(f"Wrote {len(rows):,} rows of the {split_name!r} split of {data.name} to {out} "
+               f"(split plan {data.split_plan_version}, lexicon {data.lexicon_version})")

@@ -1,0 +1,106 @@
+"""The behaviour data set, the behaviour audit, counterfactual augmentation and thresholds from data."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from moderation.augment import counterfactuals, swap
+from moderation.data import HELD_OUT, load, make_record
+from moderation.policy import Policy, choose, recommended
+from moderation_plugins.behaviour import category_of, evade
+from moderation_plugins.behaviour_audit import BehaviourAudit, wilson
+
+CATEGORIES = {"identity_benign", "self_identification", "derogation", "dehumanisation", "threat", "exclusion",
+              "negated_attack", "counter_speech", "profanity_untargeted", "insult_person",
+              "friendly_second_person", "evasion"}
+
+
+@pytest.fixture(scope="module")
+def behaviour():
+    return load("behaviour")
+
+
+def test_every_category_has_train_and_held_out_templates(behaviour):
+    seen = Counter((category_of(r), r.split) for r in behaviour.records)
+    assert {c for c, _ in seen} == CATEGORIES
+    for category in CATEGORIES:
+        assert seen[(category, "train")] > 0 and seen[(category, HELD_OUT)] > 0, category
+    assert behaviour.report.duplicate_texts == 0
+
+
+def test_whole_templates_are_held_out(behaviour):
+    splits: dict[str, set[str]] = {}
+    for r in behaviour.records:
+        splits.setdefault(r.group, set()).add(r.split)
+    assert all(len(s) == 1 for s in splits.values())
+    held = {g for g, s in splits.items() if s == {HELD_OUT}}
+    assert 0.2 < len(held) / len(splits) < 0.35
+
+
+def test_labels_follow_the_category(behaviour):
+    toxic = {"derogation", "dehumanisation", "threat", "exclusion", "insult_person", "evasion"}
+    assert all(r.label == (category_of(r) in toxic) for r in behaviour.records)
+
+
+def test_evasion_respells_only_the_attack_words():
+    assert evade("Kill all Muslims.", ["kill"], 0) == "k1ll all Muslims."
+    assert evade("Kill all Muslims.", ["kill"], 1) == "k i l l all Muslims."
+    assert evade("Kill all Muslims.", ["kill"], 2) == "k.i.l.l all Muslims."
+
+
+def test_behaviour_audit_counts_passes_per_category(behaviour):
+    class Fixed:
+        name = "fixed"
+
+        def score(self, texts):  # flags everything: toxic categories pass, benign ones fail
+            return np.ones(len(texts))
+
+    slice_ = behaviour.split(HELD_OUT, "audit")
+    result = BehaviourAudit(threshold=0.5).run({"fixed": Fixed()}, {"behaviour": slice_})
+    rates = {r["category"]: r["pass_rate"] for r in result.tables["categories"]}
+    assert rates["threat"] == 1.0 and rates["counter_speech"] == 0.0
+    assert result.summary["min_behaviour_pass_rate"] == 0.0
+    toxic_share = np.mean([r.label for r in slice_])
+    assert result.summary["behaviour_pass_rate"] == pytest.approx(toxic_share)
+
+
+def test_wilson_interval_is_wide_for_small_counts():
+    low, high = wilson(0, 6)
+    assert low == 0.0 and high == pytest.approx(0.390, abs=0.001)  # the textbook 0/6 interval
+
+
+def test_identity_swaps_keep_label_split_and_group():
+    record = make_record("r1", "Muslims are my neighbours and Jews too", 0.0, terms=("muslims", "jews"))
+    record = dataclasses.replace(record, split="train")
+    copies = counterfactuals([record], copies=2)
+    assert 1 <= len(copies) <= 2
+    for copy in copies:
+        assert copy.label == record.label and copy.split == record.split and copy.group
+        assert "Muslims" not in copy.text and copy.text.endswith("too")
+    assert swap("no identity here", (), "copy0") is None
+
+
+def test_swapped_copy_never_equals_a_held_out_text():
+    record = make_record("r", "I like gays", 0.0, terms=("gays",))
+    target = swap(record.text, record.terms, "copy0")
+    assert counterfactuals([record], 1, avoid={"i like " + target.split()[-1].lower()}) == []
+
+
+def test_policy_from_validation_scores():
+    labels = np.array([0] * 80 + [1] * 20)
+    scores = np.concatenate([np.linspace(0, 0.5, 80), np.linspace(0.4, 1.0, 20)])
+    policy = choose(scores, labels, review_recall=0.9, block_precision=0.95)
+    flagged = scores >= policy["review"]
+    assert flagged[labels == 1].mean() >= 0.9
+    assert labels[scores >= policy["block"]].mean() >= 0.95
+    assert policy["review"] <= policy["block"]
+
+
+def test_explicit_thresholds_beat_the_models_policy():
+    assert recommended({"review": 0.3, "block": 0.8}) == Policy(0.3, 0.8)
+    assert recommended({"review": 0.3, "block": 0.8}, review=0.6) == Policy(0.6, 0.8)
+    assert recommended({}) == Policy()

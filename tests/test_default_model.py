@@ -1,0 +1,43 @@
+"""The default model that ships in the package: present, small, loaded without training, and moderating
+the comments the project promises it handles."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from moderation.artifacts import load_model, read_manifest
+from moderation.defaults import SHIPPED_MODEL, ensure_default_model
+from moderation.evaluation import size_bytes
+from moderation.policy import recommended
+from tests.conftest import run_cli
+
+PROMISES = [("you are a lovely person", "allow"), ("I am a proud gay man and I love my husband", "allow"),
+            ("I hate all muslims, they should be killed", "block")]
+
+
+def test_the_default_ships_with_the_package_and_is_small():
+    assert ensure_default_model() == SHIPPED_MODEL
+    manifest = read_manifest(SHIPPED_MODEL)
+    assert manifest.kind == "student" and size_bytes(SHIPPED_MODEL) <= 10 * 1024 * 1024
+    assert 0 < manifest.policy["review"] <= manifest.policy["block"] <= 1
+    assert manifest.lineage["split_plan"] and manifest.lineage["lexicon"] and manifest.lineage["teacher_data"]
+    assert "tools/build_default_model.py" in manifest.lineage["build"]["command"]
+
+
+@pytest.mark.parametrize(("text", "decision"), PROMISES)
+def test_the_default_moderates_what_it_promises(text, decision):
+    manifest = read_manifest(SHIPPED_MODEL)
+    score = float(load_model(SHIPPED_MODEL).score([text])[0])
+    assert recommended(manifest.policy).decide(score) == decision, score
+
+
+def test_score_uses_the_models_recommended_policy_unless_overridden():
+    manifest = read_manifest(SHIPPED_MODEL)
+    result = json.loads(run_cli("score", "--json", PROMISES[2][0]).stdout)
+    assert result["thresholds"] == {"review": manifest.policy["review"], "block": manifest.policy["block"]}
+    assert result["decision"] == "block"
+    forced = json.loads(run_cli("score", "--json", "--review-threshold", "0", "--block-threshold", "1",
+                                PROMISES[0][0]).stdout)
+    assert forced["decision"] == "review" and forced["thresholds"] == {"review": 0.0, "block": 1.0}
