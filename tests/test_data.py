@@ -166,7 +166,7 @@ def test_streaming_holds_one_row_not_the_file(tmp_path):
     assert peak < 4_000_000, f"peak {peak:,} bytes while streaming a {path.stat().st_size:,}-byte file"
 
 
-def test_demo_splits_and_default_model_use_no_held_out_rows():
+def test_demo_audit_split_holds_only_identity_rows():
     data = load("demo")
     assert data.split_counts().keys() == {"train", "validation", "test", "unlabeled", "audit"}
     assert all(r.identities for r in data.split("audit", "audit"))

@@ -284,14 +284,19 @@ def test_prompt_compare_refuses_unknown_strategies_before_any_work():
 @pytest.mark.slow
 @pytest.mark.timeout(2400)
 def test_davidson_targets_few_shot_beats_zero_shot_and_knn_beats_few_shot(shared_data):
-    """The issue's targets on real data (embeds about 19k tweets once: minutes on two cores)."""
+    """The issue's targets on real data (embeds about 19k tweets once: minutes on two cores). Few-shot
+    varies with the exemplars drawn, so it is judged by its mean over five seeds, not one lucky draw."""
     data = load("davidson", shared_data)
-    train, test = data.split("train", "train"), data.split("test")
-    auc = {name: quality(build_prompted_teacher("embedding-prompted", name, train, strategy_params=params)
-                         .score(texts(test)), test)["roc_auc"]
-           for name, params in [("zero-shot", {}), ("few-shot", {"k": 8}), ("knn-few-shot", {"k": 8})]}
-    assert auc["few-shot"] >= auc["zero-shot"] + 0.05, auc
-    assert auc["knn-few-shot"] > auc["few-shot"], auc
+    train, test = data.split("train", "train"), data.split("validation")
+
+    def auc(name: str, **params: int) -> float:
+        teacher = build_prompted_teacher("embedding-prompted", name, train, strategy_params=params)
+        return quality(teacher.score(texts(test)), test)["roc_auc"]
+
+    zero = auc("zero-shot")
+    few = [auc("few-shot", k=8, seed=seed) for seed in range(5)]
+    assert np.mean(few) >= zero + 0.05, (zero, few)
+    assert auc("knn-few-shot", k=8) > np.mean(few), few
 
 
 def test_a_strategy_with_only_build_works_with_a_teacher(teachers, test_rows):

@@ -151,7 +151,7 @@ def test_jsonl_scores_objects_and_reports_bad_lines(default_model, tmp_path):
         (5, "text must be a string, got int")]
 
 
-def test_many_rows_are_scored_in_batches(default_model, tmp_path):
+def test_a_thousand_rows_in_small_batches_keep_their_order(default_model, tmp_path):
     source = tmp_path / "big.csv"
     with source.open("w", newline="") as fh:
         writer = csv.writer(fh)

@@ -132,6 +132,9 @@ def ship(student: Path, out: Path, metrics: dict[str, Any], policy: dict[str, An
     if out.exists():
         shutil.rmtree(out)
     shutil.copytree(student, out, ignore=shutil.ignore_patterns(".*"))
+    out.chmod(0o755)  # package data: readable wherever the package is installed
+    for path in out.iterdir():
+        path.chmod(0o644)
     manifest = read_manifest(out)
     update_manifest(out, policy=policy, metrics={**manifest.metrics, **metrics},
                     lineage={**manifest.lineage, "build": build})
