@@ -3,6 +3,7 @@ mixed with gold labels where they exist."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,15 +83,29 @@ def transfer_records(data: LoadedData, augment: int = 0) -> list[Record]:
     return augmented(records, augment, [r for r in data.records if r.split not in TRANSFER_SPLITS])
 
 
+def oversampled(transfer: Transfer, repeats: Mapping[str, int]) -> Transfer:
+    """Each row of a source named in ``repeats`` (its swapped copies too) that many times: a small data set
+    that teaches what the big ones cannot (the behaviour set's negation and counter-speech) is seen more."""
+    unknown = set(repeats) - {r.source.split("+")[0] for r in transfer.records}
+    if unknown:
+        raise InputError(f"--oversample names {', '.join(sorted(unknown))}, which the transfer set does not hold")
+    if any(n < 1 for n in repeats.values()):
+        raise InputError(f"--oversample counts must be 1 or more: {dict(repeats)}")
+    times = [repeats.get(r.source.split("+")[0], 1) for r in transfer.records]
+    return Transfer([r for r, n in zip(transfer.records, times, strict=True) for _ in range(n)],
+                    np.repeat(transfer.targets, times), transfer.teacher, transfer.teacher_fingerprint)
+
+
 def distill(teacher: Path, student: str, data: LoadedData, out: Path, *, alpha: float = 0.5,
             params: dict[str, Any] | None = None, lineage: dict[str, Any] | None = None, augment: int = 0,
-            **label_options: Any) -> Manifest:
+            oversample: Mapping[str, int] | None = None, **label_options: Any) -> Manifest:
     """Label the transfer set with the teacher (cached), train the student on it, evaluate on test, save.
-    ``augment`` adds identity-swapped copies to the transfer set; the teacher scores them like any row."""
+    ``augment`` adds identity-swapped copies to the transfer set; the teacher scores them like any row.
+    ``oversample`` repeats the rows of named data sets (``{"behaviour": 4}``)."""
     records = transfer_records(data, augment)
     labels_out = out.with_name(f".{out.name}.labels.parquet")
     labels = teacher_labels(Path(teacher), records, labels_out, **label_options)
-    transfer = transfer_set(data, labels, alpha, records)
+    transfer = oversampled(transfer_set(data, labels, alpha, records), oversample or {})
     return train_student(student, transfer.records, data.split("test"), out, params=params,
                          targets=transfer.targets.tolist(),
                          lineage={"data": data.name, "lexicon": data.lexicon_version,
@@ -98,4 +113,5 @@ def distill(teacher: Path, student: str, data: LoadedData, out: Path, *, alpha: 
                                   "teacher": transfer.teacher,
                                   "teacher_fingerprint": transfer.teacher_fingerprint, "alpha": alpha,
                                   "transfer_rows": len(transfer.records),
-                                  "augment": {"copies": augment, "version": AUGMENT_VERSION}, **(lineage or {})})
+                                  "augment": {"copies": augment, "version": AUGMENT_VERSION},
+                                  "oversample": dict(oversample or {}), **(lineage or {})})

@@ -198,7 +198,8 @@ def test_settings_are_checked(kwargs, message):
 
 def test_select_audits():
     names, explicit = select_audits("all")
-    assert names[:4] == ["subgroup-auc", "error-rate-gaps", "templates", "amplification"] and not explicit
+    assert names[:5] == ["subgroup-auc", "error-rate-gaps", "templates", "behaviour", "amplification"]
+    assert not explicit
     assert select_audits("templates, subgroup-auc") == (["templates", "subgroup-auc"], True)
     with pytest.raises(PluginError, match="no audit plugin named 'nope'.*subgroup-auc"):
         select_audits("subgroup-auc,nope")

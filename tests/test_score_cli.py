@@ -8,21 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from moderation.artifacts import read_manifest
+from moderation.artifacts import ArtifactError, read_manifest
 from tests.conftest import run_cli
 
 
-def test_default_model_is_built_on_first_use_then_reused(tmp_path):
-    home = {"MODERATION_HOME": str(tmp_path / "home")}
-    first = run_cli("score", "--json", "you are a complete idiot", env_extra=home)
-    assert first.returncode == 0, first.stderr
-    assert "Building the default model from the demo data" in first.stderr
-    model = tmp_path / "home" / "models" / "default"
-    manifest = read_manifest(model)
-    assert manifest.plugin == "tfidf-lr" and manifest.metrics["test_roc_auc"] > 0.8
-    second = run_cli("score", "--json", "you are a complete idiot", env_extra=home)
-    assert "Building" not in second.stderr
-    assert json.loads(second.stdout)["score"] == json.loads(first.stdout)["score"]
+def test_a_missing_default_model_is_a_clear_error(tmp_path, monkeypatch):
+    import moderation.defaults as defaults
+
+    monkeypatch.setattr(defaults, "SHIPPED_MODEL", tmp_path / "gone")
+    with pytest.raises(ArtifactError, match="default model is missing from this installation"):
+        defaults.ensure_default_model()
 
 
 def test_json_output_has_score_decision_model(default_model):

@@ -54,7 +54,8 @@ def test_single_text_gets_score_decision_model_and_enters_the_queue(app, client,
     assert set(body) == {"score", "decision", "queue_id", "model", "latency_ms", "thresholds"}
     assert body["model"] == read_manifest(default_model).model_id
     assert body["score"] >= 0.5 and body["decision"] in ("review", "block")
-    assert body["thresholds"] == {"review": 0.5, "block": 0.9} and body["latency_ms"] > 0
+    policy = read_manifest(default_model).policy  # the model's recommended thresholds, none set in the app
+    assert body["thresholds"] == {"review": policy["review"], "block": policy["block"]} and body["latency_ms"] > 0
     queued = services(app).store.comment(body["queue_id"])
     assert (queued.text, queued.status, queued.source, queued.submitted_by) == (TOXIC, "pending", "api",
                                                                                "token:api-tests")

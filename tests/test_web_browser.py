@@ -130,6 +130,7 @@ def test_plugins_and_model_pages(page: Page, live, default_model):
     expect(page.get_by_role("cell", name="tfidf-lr")).to_be_visible()
     shot(page, "plugins")
     page.goto(f"{url}/model")
-    expect(page.locator("#model-card h1")).to_have_text("Model card: tfidf-lr (student)")
+    expect(page.locator("#model-card h1")).to_have_text(
+        f"Model card: the default moderation model ({read_manifest(default_model).model_id})")
     expect(page.get_by_role("cell", name="test_roc_auc").first).to_be_visible()
     shot(page, "model")

@@ -316,7 +316,7 @@ def test_model_page_shows_metrics_and_card(client, default_model):
     html = client.get("/model").text
     assert manifest.model_id in html and "test_roc_auc" in html
     assert f"{manifest.metrics['test_roc_auc']:.4f}" in html
-    assert "<h1>Model card: tfidf-lr (student)</h1>" in html
+    assert f"<h1>Model card: the default moderation model (<code>{manifest.model_id}</code>)</h1>" in html
 
 
 def test_server_paths_are_for_moderators_only(app, client, moderator, default_model):

@@ -29,15 +29,18 @@ from moderation.labeling import ENGINES
               help="Prediction cache (default: <user data folder>/cache/predictions.sqlite).")
 @click.option("--augment", type=click.IntRange(0), default=0, show_default=True,
               help="Identity-swapped copies of each row that mentions an identity group (0: none).")
+@click.option("--oversample", "oversample", multiple=True, metavar="DATA=N",
+              help="Repeat the transfer rows of data set DATA N times, e.g. behaviour=4 (repeatable).")
 @json_option
 @friendly_errors
 def command(teacher_path: Path, student_name: str, data_name: str, out: Path, data_dir: Path | None,
             limit: int | None, labeled: int | None, alpha: float, params: tuple[str, ...], engine: str,
-            cache_path: Path | None, augment: int, as_json: bool) -> None:
+            cache_path: Path | None, augment: int, oversample: tuple[str, ...], as_json: bool) -> None:
     """Distill STUDENT from TEACHER on DATA; evaluate on its test split; save to OUT with manifest and card."""
     data = load(data_name, data_dir, limit=limit, labeled=labeled)
     manifest = distill(teacher_path, student_name, data, out, alpha=alpha, params=plugin_params(params),
-                       lineage={"command": invoked_command()}, augment=augment, engine=engine,
+                       lineage={"command": invoked_command()}, augment=augment,
+                       oversample={k: int(v) for k, v in plugin_params(oversample).items()}, engine=engine,
                        cache_path=cache_path)
     if as_json:
         click.echo(json.dumps({"model": manifest.model_id, "path": str(out), "metrics": manifest.metrics,
