@@ -4,6 +4,7 @@ Run: python benchmarks/distillation.py --teacher runs/default-build/teacher \
          --data davidson,jigsaw_toxic,toxigen,stormfront,behaviour --split validation \
          --students tfidf-lr,ngram-mlp,mini-transformer,tiny-transformer --runs runs/students \
          --augment 2 --alpha 0.5 --threads 1 --repeats 3 [--student-param NAME:KEY=VALUE ...]
+         [--student-dir LABEL=PATH ...]
 
 Per model: ROC-AUC on --split of --data; the Jigsaw final bias metric over that split's rows that mention an
 identity (each identity against the rest of the split); the behaviour pass rate per category on the
@@ -100,7 +101,8 @@ def main() -> None:
     parser.add_argument("--teacher", type=Path, required=True)
     parser.add_argument("--data", default="davidson,jigsaw_toxic,toxigen,stormfront,behaviour")
     parser.add_argument("--split", default="validation", choices=("validation", "test"))
-    parser.add_argument("--students", default="tfidf-lr,ngram-mlp,mini-transformer,tiny-transformer")
+    parser.add_argument("--students", default="tfidf-lr,ngram-mlp,mini-transformer,tiny-transformer",
+                        help="Students to distill here (comma-separated; empty for none).")
     parser.add_argument("--runs", type=Path, default=Path("runs/students"))
     parser.add_argument("--alpha", type=float, default=0.5)
     parser.add_argument("--augment", type=int, default=2)
@@ -110,6 +112,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="Also write the table as JSON here.")
     parser.add_argument("--student-param", action="append", default=[], metavar="NAME:KEY=VALUE",
                         help="A student setting, e.g. mini-transformer:max_steps=400 (repeatable).")
+    parser.add_argument("--student-dir", action="append", default=[], metavar="LABEL=PATH",
+                        help="Also compare a student already distilled from --teacher (its manifest is checked).")
     args = parser.parse_args()
     data = load(args.data)
     records = data.split(args.split)
@@ -119,9 +123,14 @@ def main() -> None:
         teacher_scores = read_labels(Path(tmp) / "t.parquet")["score"].to_numpy()
     paths = {f"teacher {read_manifest(args.teacher).plugin}": (args.teacher, teacher_scores)}
     settings = student_params(args.student_param)
-    for name in args.students.split(","):
+    for name in filter(None, args.students.split(",")):
         path = student_run(args.teacher, name, data, args.runs, settings.get(name, {}), args.alpha, args.augment)
         paths[name] = (path, score_texts(load_model(path), texts))
+    for pair in args.student_dir:
+        name, _, path = pair.partition("=")
+        if read_manifest(path).lineage.get("teacher_fingerprint") != read_manifest(args.teacher).fingerprint:
+            raise SystemExit(f"{path} was not distilled from {args.teacher}")
+        paths[name] = (Path(path), score_texts(load_model(path), texts))
     import torch
 
     torch.set_num_threads(args.threads)

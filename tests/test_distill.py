@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from moderation.artifacts import ArtifactError, load_model, save_model
-from moderation.data import HeldOutError, load
+from moderation.data import HeldOutError, load, make_record
 from moderation.distill import transfer_set
 from moderation.evaluation import agreement, expected_calibration_error, quality
 from moderation.labeling import label
@@ -146,3 +146,16 @@ def test_a_model_from_another_plugin_version_says_which_versions_differ(default_
     with pytest.raises(ArtifactError, match="saved by moderation 0.0.1, installed moderation 0.1.0"), \
             pytest.warns(UserWarning):
         load_model(copy)
+
+
+def test_oversampling_repeats_the_named_source_and_its_swapped_copies():
+    from moderation.distill import Transfer, oversampled
+
+    rows = [make_record("a", "x", 0.0, source="davidson"), make_record("b", "y", 1.0, source="behaviour"),
+            make_record("c", "z", 1.0, source="behaviour+swap")]
+    transfer = Transfer(rows, np.array([0.1, 0.9, 0.8]), "t", "f")
+    more = oversampled(transfer, {"behaviour": 3})
+    assert [r.id for r in more.records] == ["a"] + ["b"] * 3 + ["c"] * 3
+    assert more.targets.tolist() == [0.1] + [0.9] * 3 + [0.8] * 3
+    with pytest.raises(InputError, match="does not hold"):
+        oversampled(transfer, {"stormfront": 2})
