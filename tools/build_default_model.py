@@ -43,7 +43,7 @@ EVALUATED = ("davidson", "jigsaw_toxic", "toxigen", "stormfront")
 AUDITED = "toxigen,bias_madlibs,behaviour,stormfront,davidson"
 AUDIT_LIMIT = 10_000  # rows of each audited data set, by hash: bias_madlibs has 76,564
 TEACHER = {"teacher": "minilm-lora", "steps": 1000, "max_length": 64, "augment": 1, "base": None}
-STUDENT = {"student": "tiny-transformer", "alpha": 0.5, "augment": 2,
+STUDENT = {"student": "tiny-transformer", "alpha": 0.5, "augment": 2, "oversample": {"behaviour": 4},
            "params": {"max_steps": 6000, "dim": 192, "layers": 2, "max_length": 64}}
 POLICY = {"review_recall": 0.90, "block_precision": 0.95}
 
@@ -83,6 +83,7 @@ def student_step(work: Path, data_dir: Path, teacher: Path, settings: dict[str, 
     if stamp_ok(out, full):
         return out
     params = [a for k, v in settings["params"].items() for a in ("--param", f"{k}={json.dumps(v)}")]
+    params += [a for k, v in settings["oversample"].items() for a in ("--oversample", f"{k}={v}")]
     moderation("distill", "--teacher", str(teacher), "--student", settings["student"], "--data", TRAINING_DATA,
                "--data-dir", str(data_dir), "--out", str(out), "--alpha", str(settings["alpha"]),
                "--augment", str(settings["augment"]), "--cache", str(work / "predictions.sqlite"), *params)
