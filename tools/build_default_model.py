@@ -42,7 +42,8 @@ TRAINING_DATA = "davidson,jigsaw_toxic,toxigen,stormfront,behaviour"
 EVALUATED = ("davidson", "jigsaw_toxic", "toxigen", "stormfront")
 AUDITED = "toxigen,bias_madlibs,behaviour,stormfront,davidson"
 AUDIT_LIMIT = 10_000  # rows of each audited data set, by hash: bias_madlibs has 76,564
-TEACHER = {"teacher": "minilm-lora", "steps": 1000, "max_length": 64, "augment": 1, "base": None}
+TEACHER = {"teacher": "minilm-lora", "steps": 1000, "max_length": 64, "augment": 1, "base": None,
+           "target_modules": None}
 STUDENT = {"student": "tiny-transformer", "alpha": 0.5, "augment": 2, "oversample": {"behaviour": 4},
            "params": {"max_steps": 6000, "dim": 192, "layers": 2, "max_length": 64}}
 POLICY = {"review_recall": 0.90, "block_precision": 0.95}
@@ -72,6 +73,8 @@ def teacher_step(work: Path, data_dir: Path, settings: dict[str, Any]) -> Path:
             str(settings["max_length"]), "--augment", str(settings["augment"])]
     if settings["base"]:
         args += ["--base", settings["base"]]
+    if settings["target_modules"]:
+        args += ["--target-modules", settings["target_modules"]]
     moderation(*args)
     write_stamp(out, settings)
     return out
@@ -149,11 +152,14 @@ def main() -> None:
                         help="Where each step's output is cached.")
     parser.add_argument("--out", type=Path, default=SHIPPED_MODEL, help="Where the shipped model goes.")
     parser.add_argument("--teacher-base", default=None, help="A local encoder for the teacher (default MiniLM).")
+    parser.add_argument("--teacher-modules", default=None,
+                        help="LoRA target modules of --teacher-base, e.g. q,k,v,o,dense for all-mpnet-base-v2.")
     parser.add_argument("--teacher-steps", type=int, default=TEACHER["steps"])
     args = parser.parse_args()
     os.environ.setdefault("MODERATION_DATA_DIR", str(args.data_dir))
     args.work.mkdir(parents=True, exist_ok=True)
-    teacher_settings = {**TEACHER, "base": args.teacher_base, "steps": args.teacher_steps}
+    teacher_settings = {**TEACHER, "base": args.teacher_base, "steps": args.teacher_steps,
+                        "target_modules": args.teacher_modules}
     teacher = teacher_step(args.work, args.data_dir, teacher_settings)
     student = student_step(args.work, args.data_dir, teacher, STUDENT)
     policy = policy_step(args.work, args.data_dir, student)
@@ -162,6 +168,7 @@ def main() -> None:
     code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
     build = {"command": f"python tools/build_default_model.py --data-dir {args.data_dir}"
                         + (f" --teacher-base {args.teacher_base}" if args.teacher_base else "")
+                        + (f" --teacher-modules {args.teacher_modules}" if args.teacher_modules else "")
                         + (f" --teacher-steps {args.teacher_steps}" if args.teacher_steps != TEACHER["steps"] else ""),
              "script_sha256": code, "data": TRAINING_DATA, "teacher": teacher_settings, "student": STUDENT,
              "policy": POLICY, "audited": AUDITED, "audit_limit": AUDIT_LIMIT,
