@@ -84,6 +84,15 @@ def counterfactuals(records: Sequence[Record], copies: int = 1, *, avoid: set[st
     return out
 
 
+def origin(record: Record) -> str:
+    """The data set a row came from, for a swapped copy too (its source is ``<data set>+swap``)."""
+    return record.source.split("+")[0]
+
+
+def augment_lineage(copies: int) -> dict[str, object]:
+    return {"copies": copies, "version": AUGMENT_VERSION}
+
+
 def augmented(records: Sequence[Record], copies: int, others: Sequence[Record]) -> list[Record]:
     """``records`` followed by their counterfactual copies; none may equal a text of ``others``."""
     if copies <= 0:

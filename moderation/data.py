@@ -169,6 +169,10 @@ class LoadedData:
                                f"it cannot be used to {purpose}")
         return [r for r in self.records if r.split == split]
 
+    def provenance(self) -> dict[str, str]:
+        """What a model trained on this data records in its lineage: the data, lexicon and split plan."""
+        return {"data": self.name, "lexicon": self.lexicon_version, "split_plan": self.split_plan_version}
+
     def split_counts(self) -> dict[str, int]:
         return dict(Counter(r.split for r in self.records))
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from moderation.artifacts import Manifest, read_manifest
-from moderation.augment import AUGMENT_VERSION, augmented
+from moderation.augment import augment_lineage, augmented, origin
 from moderation.data import HELD_OUT, HeldOutError, LoadedData
 from moderation.labeling import label, read_labels
 from moderation.protocols import Record
@@ -60,8 +60,7 @@ def transfer_set(data: LoadedData, labels: pd.DataFrame, alpha: float,
     if held & scores.keys():
         raise HeldOutError(f"the labels include {len(held & scores.keys())} held-out audit rows of {data.name}; "
                            "audit slices can never be distilled on")
-    rows = [r for split in TRANSFER_SPLITS for r in data.split(split, "distill")] if rows is None else rows
-    records = {text_hash(r.text): r for r in rows}
+    records = {text_hash(r.text): r for r in (transfer_records(data) if rows is None else rows)}
     foreign = len(scores.keys() - records.keys())
     if foreign > 0.05 * len(scores):
         raise InputError(f"{foreign:,} of {len(scores):,} teacher labels are for texts that are not in the train or "
@@ -86,12 +85,12 @@ def transfer_records(data: LoadedData, augment: int = 0) -> list[Record]:
 def oversampled(transfer: Transfer, repeats: Mapping[str, int]) -> Transfer:
     """Each row of a source named in ``repeats`` (its swapped copies too) that many times: a small data set
     that teaches what the big ones cannot (the behaviour set's negation and counter-speech) is seen more."""
-    unknown = set(repeats) - {r.source.split("+")[0] for r in transfer.records}
+    unknown = set(repeats) - {origin(r) for r in transfer.records}
     if unknown:
         raise InputError(f"--oversample names {', '.join(sorted(unknown))}, which the transfer set does not hold")
     if any(n < 1 for n in repeats.values()):
         raise InputError(f"--oversample counts must be 1 or more: {dict(repeats)}")
-    times = [repeats.get(r.source.split("+")[0], 1) for r in transfer.records]
+    times = [repeats.get(origin(r), 1) for r in transfer.records]
     return Transfer([r for r, n in zip(transfer.records, times, strict=True) for _ in range(n)],
                     np.repeat(transfer.targets, times), transfer.teacher, transfer.teacher_fingerprint)
 
@@ -108,10 +107,9 @@ def distill(teacher: Path, student: str, data: LoadedData, out: Path, *, alpha: 
     transfer = oversampled(transfer_set(data, labels, alpha, records), oversample or {})
     return train_student(student, transfer.records, data.split("test"), out, params=params,
                          targets=transfer.targets.tolist(),
-                         lineage={"data": data.name, "lexicon": data.lexicon_version,
-                                  "split_plan": data.split_plan_version, **teacher_lineage(Path(teacher)),
+                         lineage={**data.provenance(), **teacher_lineage(Path(teacher)),
                                   "teacher": transfer.teacher,
                                   "teacher_fingerprint": transfer.teacher_fingerprint, "alpha": alpha,
                                   "transfer_rows": len(transfer.records),
-                                  "augment": {"copies": augment, "version": AUGMENT_VERSION},
+                                  "augment": augment_lineage(augment),
                                   "oversample": dict(oversample or {}), **(lineage or {})})

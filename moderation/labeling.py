@@ -160,8 +160,8 @@ def label(
                   else _local_scores(model_dir, batch_texts) if todo else iter(()))
         with tqdm(total=computed, desc=f"labeling with {manifest.model_id}", unit=" rows", disable=None) as bar:
             done = 0
-            for i, scores in stream:  # committed one batch at a time, in whatever order they arrive
-                batch = todo[i]
+            for index, scores in stream:  # committed one batch at a time, in whatever order they arrive
+                batch = todo[index]
                 done += 1
                 cache.put(manifest.fingerprint, [hashes[i] for i in batch], scores)
                 known.update(zip((hashes[i] for i in batch), scores.tolist(), strict=True))

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from moderation.artifacts import Manifest
+from moderation.augment import origin
 from moderation.data import LoadedData
 from moderation.plugins import get_registry
 
@@ -26,10 +27,10 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def _training_data(data: LoadedData) -> str:
-    counts = Counter((r.source.split("+")[0], r.split) for r in data.records)
+    counts = Counter((origin(r), r.split) for r in data.records)
     registry = get_registry()
     rows = []
-    for source in dict.fromkeys(r.source.split("+")[0] for r in data.records):
+    for source in dict.fromkeys(origin(r) for r in data.records):
         license_ = getattr(registry.get("dataset", source).factory, "license", "")
         rows.append([source, *(counts[(source, s)] for s in ("train", "validation", "test", "unlabeled", "audit")),
                      license_])

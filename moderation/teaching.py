@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from moderation.artifacts import Manifest, save_model
-from moderation.augment import AUGMENT_VERSION, augmented
+from moderation.augment import augment_lineage, augmented
 from moderation.data import LoadedData, fingerprint, require_trainable
 from moderation.evaluation import measure
 from moderation.plugins import get_registry
@@ -39,9 +39,7 @@ def train_teacher(teacher: str, data: LoadedData, out: Path, params: dict[str, A
                "best_validation_auc": getattr(getattr(model, "state", None), "best_auc", None)}
     manifest = save_model(model, out, kind="teacher", params=params, data_fingerprint=fingerprint(train),
                           metrics=metrics,
-                          lineage={"data": data.name, "lexicon": data.lexicon_version,
-                                   "split_plan": data.split_plan_version,
-                                   "augment": {"copies": augment, "version": AUGMENT_VERSION}, **(lineage or {})},
+                          lineage={**data.provenance(), "augment": augment_lineage(augment), **(lineage or {})},
                           notes=f"Teacher fine-tuned on the train split of {data.name}; checkpoint chosen by "
                                 "validation ROC-AUC; metrics on the test split.")
     shutil.rmtree(checkpoints, ignore_errors=True)

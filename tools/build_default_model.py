@@ -98,7 +98,8 @@ def cached_scores(model: Path, records: list, work: Path, name: str) -> np.ndarr
     """Scores through the labeling cache: a rerun of the build scores nothing twice."""
     out = work / "scores" / f"{name}.parquet"
     label(model, records, out, cache_path=work / "predictions.sqlite")
-    by_id = dict(zip(read_labels(out)["id"], read_labels(out)["score"], strict=True))
+    labels = read_labels(out)
+    by_id = dict(zip(labels["id"], labels["score"], strict=True))
     return np.array([by_id[r.id] for r in records])
 
 
