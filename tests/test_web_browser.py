@@ -64,13 +64,22 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
-def test_moderate_then_log_in_and_approve(page: Page, live, default_model):
+def test_log_in_moderate_and_approve(page: Page, live, default_model):
     url, app = live
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
 
     page.goto(f"{url}/")
     expect(page.locator("header.topbar")).to_have_css("background-color", "rgb(31, 41, 55)")  # local CSS loaded
+    page.get_by_role("link", name="Queue").click()
+    expect(page).to_have_url(re.compile(r"/login\?next=%2Fqueue$"))
+    page.get_by_label("Username").fill("mod")
+    page.get_by_label("Password").fill(PASSWORD)
+    shot(page, "login")
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(f"{url}/queue")
+
+    page.get_by_role("link", name="Moderate").click()
     page.get_by_label("Comment").fill(PAYLOAD)
     page.get_by_role("button", name="Score").click()
     expect(page.locator("#decision")).to_have_text(re.compile(r"^(review|block)$"))
@@ -82,13 +91,7 @@ def test_moderate_then_log_in_and_approve(page: Page, live, default_model):
     queue_id = int(re.search(r"#(\d+)", page.locator("#queued").inner_text()).group(1))
     shot(page, "moderate")
 
-    page.get_by_role("link", name="Queue").click()
-    expect(page).to_have_url(re.compile(r"/login\?next=%2Fqueue$"))
-    page.get_by_label("Username").fill("mod")
-    page.get_by_label("Password").fill(PASSWORD)
-    shot(page, "login")
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(f"{url}/queue")
+    page.locator("#queued a").click()
     item = page.locator(f"#comment-{queue_id}")
     expect(item.locator(".comment-text")).to_have_text(PAYLOAD)
     expect(item.locator(".comment-text img, .comment-text script")).to_have_count(0)

@@ -44,7 +44,7 @@ def test_token_list_revoke_and_errors(database):
     made = json.loads(cli("token", "create", "--name", "svc", "--database", database, "--json").output)
     assert made["name"] == "svc" and made["token"].startswith("mod_")
     duplicate = cli("token", "create", "--name", "svc", "--database", database)
-    assert duplicate.exit_code == 1 and "a token named 'svc' already exists" in duplicate.output
+    assert duplicate.exit_code == 1 and "a token named 'svc' is active; revoke it first" in duplicate.output
     bad_name = cli("token", "create", "--name", "has space", "--database", database)
     assert bad_name.exit_code == 1 and "is not allowed" in bad_name.output
     assert "svc\tcreated" in cli("token", "list", "--database", database).output
@@ -54,6 +54,42 @@ def test_token_list_revoke_and_errors(database):
     assert row["name"] == "svc" and row["revoked_at"] is not None
     unknown = cli("token", "revoke", "nope", "--database", database)
     assert unknown.exit_code == 1 and "no token named 'nope'" in unknown.output
+
+
+def test_a_revoked_tokens_name_can_be_used_again(tmp_path, database, default_model):
+    old = json.loads(cli("token", "create", "--name", "svc", "--database", database, "--json").output)["token"]
+    cli("token", "revoke", "svc", "--database", database)
+    again = cli("token", "create", "--name", "svc", "--database", database, "--json")
+    assert again.exit_code == 0, again.output
+    new = json.loads(again.output)["token"]
+    rows = {r["name"]: r for r in json.loads(cli("token", "list", "--json", "--database", database).output)}
+    assert rows["svc"]["revoked_at"] is None and any(n.startswith("svc~") and r["revoked_at"] for n, r in rows.items())
+    client = make_app(tmp_path, default_model).test_client()
+    for token, code in ((old, 401), (new, 200)):
+        response = client.post("/api/v1/moderate", json={"text": "hi"}, headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == code
+
+
+def test_user_passwd_disable_enable_remove(tmp_path, database, default_model):
+    cli("user", "add", "alice", "--password-stdin", "--database", database, input=PASSWORD + "\n")
+    app = make_app(tmp_path, default_model)
+    new_password = "another long password"
+    changed = cli("user", "passwd", "alice", "--password-stdin", "--database", database, input=new_password + "\n")
+    assert changed.exit_code == 0 and "sessions have ended" in changed.output
+    assert login(app.test_client(), "alice").status_code == 200
+    assert login(app.test_client(), "alice", new_password).status_code == 302
+    assert cli("user", "disable", "alice", "--database", database).exit_code == 0
+    [row] = json.loads(cli("user", "list", "--json", "--database", database).output)
+    assert row["disabled_at"] is not None
+    assert login(app.test_client(), "alice", new_password).status_code == 200
+    assert cli("user", "enable", "alice", "--database", database).exit_code == 0
+    assert login(app.test_client(), "alice", new_password).status_code == 302
+    assert cli("user", "remove", "alice", "--database", database).exit_code == 0
+    assert json.loads(cli("user", "list", "--json", "--database", database).output) == []
+    for verb in ("passwd", "disable", "remove"):
+        missing = cli("user", verb, "ghost", "--password-stdin", "--database", database, input=PASSWORD + "\n") \
+            if verb == "passwd" else cli("user", verb, "ghost", "--database", database)
+        assert missing.exit_code == 1 and "no moderator named 'ghost'" in missing.output
 
 
 def test_user_add_then_log_in(tmp_path, database, default_model):

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
 
@@ -52,8 +53,8 @@ def decide(client, comment_id: int, action: str, reason: str = "", status: str =
 
 # The moderation form
 
-def test_form_scores_a_comment_and_queues_it(app, client, default_model):
-    response = submit(client, "/", "/", {"text": TOXIC})
+def test_form_scores_a_comment_and_queues_it_for_a_moderator(app, moderator, default_model):
+    response = submit(moderator, "/", "/", {"text": TOXIC})
     assert response.status_code == 200
     html = response.text
     decision = re.search(r'id="decision">(\w+)<', html).group(1)
@@ -61,9 +62,40 @@ def test_form_scores_a_comment_and_queues_it(app, client, default_model):
     assert decision in ("review", "block") and score >= 0.5
     assert read_manifest(default_model).model_id in html
     assert re.search(r'id="latency">[\d.]+ ms<', html)
-    queue_id = int(re.search(r"Sent to the review queue as\s+#(\d+)", html).group(1))
+    queue_id = int(re.search(r"Sent to the review queue as\s+<a[^>]*>#(\d+)", html).group(1))
     comment = services(app).store.comment(queue_id)
-    assert (comment.text, comment.source, comment.submitted_by) == (TOXIC, "form", "anonymous")
+    assert (comment.text, comment.source, comment.submitted_by) == (TOXIC, "form", "mod")
+
+
+def test_anonymous_form_scores_but_does_not_queue(app, client):
+    before = services(app).store.status_counts()
+    html = submit(client, "/", "/", {"text": TOXIC}).text
+    assert re.search(r'id="decision">(review|block)<', html)
+    assert "Not queued: only comments scored by a logged-in moderator" in html
+    assert services(app).store.status_counts() == before
+
+
+def test_anonymous_form_queues_when_the_setting_allows(tmp_path, default_model):
+    app = make_app(tmp_path, default_model, queue_anonymous_form=True)
+    html = submit(app.test_client(), "/", "/", {"text": TOXIC}).text
+    queue_id = int(re.search(r"Sent to the review queue as\s+#(\d+)", html).group(1))
+    assert services(app).store.comment(queue_id).submitted_by == "anonymous"
+
+
+def test_anonymous_scoring_is_rate_limited_per_address(tmp_path, default_model):
+    app = make_app(tmp_path, default_model, anonymous_per_minute=3)
+    add_moderator(app, "mod")
+    visitor = app.test_client()
+    visitor.environ_base["REMOTE_ADDR"] = "203.0.113.5"
+    codes = [submit(visitor, "/", "/", {"text": "hello there"}).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "203.0.113.6"
+    assert submit(other, "/", "/", {"text": "hello there"}).status_code == 200
+    visitor_logged_in = app.test_client()
+    visitor_logged_in.environ_base["REMOTE_ADDR"] = "203.0.113.5"
+    login(visitor_logged_in, "mod")
+    assert submit(visitor_logged_in, "/", "/", {"text": "hello there"}).status_code == 200  # moderators: no limit
 
 
 def test_form_below_threshold_is_not_queued(app, client):
@@ -112,7 +144,8 @@ def test_queue_needs_login_and_login_returns_there(client):
     assert client.get("/queue").status_code == 200
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:x"])
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:x",
+                                    "/x\r\nSet-Cookie: a=b", "/x\x00"])
 def test_login_never_redirects_off_site(client, target):
     token = csrf_token(client.get("/login").text)
     response = client.post("/login", query_string={"next": target},
@@ -141,6 +174,92 @@ def test_failed_logins_are_rate_limited_per_address(tmp_path, default_model):
     other = app.test_client()
     other.environ_base["REMOTE_ADDR"] = "198.51.100.7"
     assert login(other, "mod").status_code == 302
+
+
+def _attacker(app, address: str = "203.0.113.9"):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def test_parallel_wrong_passwords_get_at_most_the_limit_of_checks(tmp_path, default_model, monkeypatch):
+    import moderation_web.auth as auth
+
+    app = make_app(tmp_path, default_model, login_attempts=5)
+    add_moderator(app, "mod")
+    checks = []
+    real_check = auth.check_password_hash
+    monkeypatch.setattr(auth, "check_password_hash", lambda h, p: checks.append(p) or real_check(h, p))
+    clients = [_attacker(app) for _ in range(20)]
+    tokens = [csrf_token(c.get("/login").text) for c in clients]
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(lambda ct: ct[0].post("/login", data={"csrf_token": ct[1], "username": "mod",
+                                                                    "password": "guess"}).status_code,
+                              zip(clients, tokens, strict=True)))
+    assert len(checks) == 5 and codes.count(429) == 15
+
+
+def test_a_success_clears_only_its_own_usernames_failures(tmp_path, default_model):
+    app = make_app(tmp_path, default_model, login_attempts=3)
+    add_moderator(app, "alice")
+    add_moderator(app, "bob")
+    attacker = _attacker(app)
+    codes = []
+    for _ in range(3):  # two guesses at alice, then a real login as bob, repeated
+        codes += [login(attacker, "alice", "guess").status_code for _ in range(2)]
+        codes.append(login(attacker, "bob").status_code)
+        if codes[-1] == 302:
+            submit(attacker, "/", "/logout", {})
+    assert codes[:5] == [200, 200, 302, 200, 429]  # alice's counter survived bob's login
+    assert login(_attacker(app, "198.51.100.7"), "alice").status_code == 302  # another address is not blocked
+
+
+def test_failed_logins_are_also_limited_per_address(tmp_path, default_model):
+    app = make_app(tmp_path, default_model, login_attempts=3, login_attempts_per_address=5)
+    add_moderator(app, "mod")
+    attacker = _attacker(app)
+    codes = [login(attacker, f"name{i}", "guess").status_code for i in range(6)]
+    assert codes == [200] * 5 + [429]
+
+
+def test_a_copied_session_cookie_dies_at_logout(app, default_model):
+    client = app.test_client()
+    login(client, "mod")
+    cookie = client.get_cookie("moderation_session").value
+    submit(client, "/queue", "/logout", {})
+    replay = app.test_client()
+    replay.set_cookie("moderation_session", cookie)
+    assert replay.get("/queue").status_code == 302
+
+
+@pytest.mark.parametrize("action", ["passwd", "disable", "remove"])
+def test_password_change_disable_and_removal_end_sessions(tmp_path, default_model, action):
+    from moderation_web.auth import change_password
+
+    app = make_app(tmp_path, default_model)
+    add_moderator(app, "carol")
+    client = app.test_client()
+    login(client, "carol")
+    assert client.get("/queue").status_code == 200
+    store = services(app).store
+    {"passwd": lambda: change_password(store, "carol", "a brand new password"),
+     "disable": lambda: store.set_disabled("carol", True),
+     "remove": lambda: store.remove_user("carol")}[action]()
+    assert client.get("/queue").status_code == 302
+    assert login(app.test_client(), "carol").status_code == 200  # the old password (or account) no longer works
+    if action == "disable":
+        store.set_disabled("carol", False)
+        assert login(app.test_client(), "carol").status_code == 302
+
+
+def test_sessions_expire_after_their_lifetime(tmp_path, default_model):
+    app = make_app(tmp_path, default_model, session_lifetime_s=1)
+    add_moderator(app, "mod")
+    client = app.test_client()
+    login(client, "mod")
+    assert client.get("/queue").status_code == 200
+    time.sleep(1.2)
+    assert client.get("/queue").status_code == 302
 
 
 def test_logout_is_a_post_with_csrf(moderator):
@@ -309,6 +428,23 @@ def test_report_files_never_leave_the_report_folder(reports_app, tmp_path, url):
 def test_plugins_page_lists_installed_plugins(client):
     html = client.get("/plugins").text
     assert "<code>tfidf-lr</code>" in html and "<code>demo</code>" in html and "moderation" in html
+
+
+def test_plugin_errors_with_server_paths_are_for_moderators_only(tmp_path, app, moderator, monkeypatch):
+    import moderation_web.pages as pages
+    from moderation.plugins import build_registry, entry_points
+    from tests.conftest import make_distribution
+
+    site = make_distribution(tmp_path / "site", "broken-import", "1.0", {"boom": "boom_plugin"},
+                             {"boom_plugin": "raise RuntimeError('cannot import me')\n"})
+    monkeypatch.syspath_prepend(str(site))
+    registry = build_registry(entry_points())
+    monkeypatch.setattr(pages, "get_registry", lambda: registry)
+    anonymous = app.test_client().get("/plugins").text
+    assert "broken-import" in anonymous and "Log in to see the error" in anonymous
+    assert str(site) not in anonymous and "cannot import me" not in anonymous
+    shown = moderator.get("/plugins").text
+    assert "cannot import me" in shown and str(site) in shown
 
 
 def test_model_page_shows_metrics_and_card(client, default_model):

@@ -163,3 +163,45 @@ def test_sqlite_runs_in_wal_mode(tmp_path):
     store.create_schema()
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_sqlite_files_are_private(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'private.db'}")
+    store.create_schema()
+    store.add_user("ann", "hash")
+    for path in tmp_path.glob("private.db*"):  # the database and its -wal / -shm files
+        assert oct(path.stat().st_mode & 0o777) == "0o600", path.name
+    loose = tmp_path / "loose.db"
+    loose.touch(mode=0o644)
+    Store(f"sqlite:///{loose}").create_schema()
+    assert oct(loose.stat().st_mode & 0o777) == "0o600"
+
+
+def test_a_database_from_an_older_version_gets_the_new_columns(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    with create_engine(url).begin() as conn:  # the users table as version 0.1.0 made it
+        conn.exec_driver_sql("CREATE TABLE users (id INTEGER PRIMARY KEY, username VARCHAR(64) NOT NULL UNIQUE, "
+                             "password_hash VARCHAR(256) NOT NULL, created_at DATETIME NOT NULL)")
+        conn.exec_driver_sql("INSERT INTO users VALUES (1, 'ann', 'hash', '2026-01-01 00:00:00')")
+    store = Store(url)
+    store.create_schema()
+    store.set_disabled("ann", True)
+    [ann] = store.users()
+    assert ann.username == "ann" and ann.disabled_at is not None
+
+
+def test_parallel_claims_never_pass_the_limit(database_url):
+    from datetime import timedelta
+
+    from moderation_web.store import RateLimit, utcnow
+
+    store = Store(database_url)
+    store.create_schema()
+    limit = RateLimit(since=utcnow() - timedelta(minutes=1), per_client=7, per_subject=5)
+    with ThreadPoolExecutor(8) as pool:
+        claims = list(pool.map(lambda i: store.claim("login", "10.0.0.1", "ann" if i % 2 else "bob", limit), range(40)))
+    granted = [c for c in claims if c is not None]
+    assert len(granted) == 7 and len(set(granted)) == 7
+    store.forget("login", "10.0.0.1", "ann")
+    assert store.claim("login", "10.0.0.1", "ann", limit) is not None  # ann's failures cleared, bob's kept
+    assert store.claim("login", "10.0.0.2", "ann", limit) is not None  # another address has its own count

@@ -1,4 +1,4 @@
-"""Moderators (passwords, sessions, login rate limit) and API clients (bearer tokens)."""
+"""Moderators (passwords, server-side sessions, login rate limit) and API clients (bearer tokens)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,7 +24,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired, Length
 
 from moderation_web.service import services
-from moderation_web.store import Store, TokenRecord, UserRecord, utcnow
+from moderation_web.store import RateLimit, Store, TokenRecord, UserRecord, utcnow
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 MIN_PASSWORD_CHARS = 8
@@ -42,23 +42,22 @@ bp = Blueprint("auth", __name__)
 class Moderator(UserMixin):
     id: int
     username: str
+    session_token: str  # what the signed cookie holds; the store keeps only its hash
 
     def get_id(self) -> str:
-        return str(self.id)
+        return self.session_token
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> Moderator | None:
-    record = services().store.user(int(user_id)) if user_id.isdigit() else None
-    return Moderator(record.id, record.username) if record else None
+def _load_user(session_token: str) -> Moderator | None:
+    record = services().store.session_user(hash_token(session_token))
+    return Moderator(record.id, record.username, session_token) if record else None
 
 
 def create_user(store: Store, username: str, password: str) -> UserRecord:
     if not NAME_PATTERN.fullmatch(username):
         raise ValueError(f"username {username!r} is not allowed: use 1-64 letters, digits and _ . @ -")
-    if len(password) < MIN_PASSWORD_CHARS:
-        raise ValueError(f"the password is too short: use at least {MIN_PASSWORD_CHARS} characters")
-    return store.add_user(username, generate_password_hash(password))
+    return store.add_user(username, generate_password_hash(check_password(password)))
 
 
 @functools.cache
@@ -66,12 +65,31 @@ def _dummy_hash() -> str:
     return generate_password_hash(secrets.token_hex(16))
 
 
-def authenticate(store: Store, username: str, password: str) -> Moderator | None:
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise ValueError(f"the password is too short: use at least {MIN_PASSWORD_CHARS} characters")
+    return password
+
+
+def change_password(store: Store, username: str, password: str) -> None:
+    """Set a new password; every session of the moderator ends."""
+    store.set_password(username, generate_password_hash(check_password(password)))
+
+
+def authenticate(store: Store, username: str, password: str) -> UserRecord | None:
+    """The moderator, if the password is right and the account is not disabled."""
     record = store.user_by_name(username)
     # An unknown name is checked against a dummy hash, so it takes as long as a wrong password.
     if not check_password_hash(record.password_hash if record else _dummy_hash(), password) or record is None:
         return None
-    return Moderator(record.id, record.username)
+    return None if record.disabled_at else record
+
+
+def start_session(store: Store, user: UserRecord) -> Moderator:
+    token = secrets.token_urlsafe(32)
+    lifetime = timedelta(seconds=services().settings.session_lifetime_s)
+    store.open_session(user.id, hash_token(token), utcnow() + lifetime)
+    return Moderator(user.id, user.username, token)
 
 
 def hash_token(token: str) -> str:
@@ -96,6 +114,7 @@ def api_client() -> str:
             raise _unauthorized("the API token is invalid or revoked", "invalid_token")
         return f"token:{record.name}"
     if services().settings.allow_anonymous_api:
+        limit_anonymous()
         return "anonymous"
     raise _unauthorized("this endpoint needs an API token: send `Authorization: Bearer <token>` "
                         "(create one with `moderation token create --name NAME`)", None)
@@ -121,23 +140,24 @@ class LoginForm(FlaskForm):
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site: an absolute or scheme-relative URL would make the login an open redirect."""
-    parts = urlsplit(target or "")
-    if not target or parts.scheme or parts.netloc or not target.startswith("/") or "\\" in target:
+    """Only a path on this site: an absolute or scheme-relative URL would make the login an open redirect,
+    and a control character a header injection."""
+    if not target or not target.startswith("/") or "\\" in target or not target.isprintable():
         return url_for("queue.index")
-    return target
+    parts = urlsplit(target)
+    return url_for("queue.index") if parts.scheme or parts.netloc else target
 
 
-def _window_start() -> datetime:
-    return utcnow() - timedelta(seconds=services().settings.login_window_s)
-
-
-def _check_rate_limit(store: Store, client: str) -> None:
+def _login_limit() -> RateLimit:
     settings = services().settings
-    if store.failed_logins_since(client, _window_start()) >= settings.login_attempts:
-        minutes = max(1, settings.login_window_s // 60)
-        raise TooManyRequests(f"Too many failed logins from your address; try again in {minutes} minutes.",
-                              retry_after=settings.login_window_s)
+    return RateLimit(since=utcnow() - timedelta(seconds=settings.login_window_s),
+                     per_client=settings.login_attempts_per_address, per_subject=settings.login_attempts)
+
+
+def _too_many_logins() -> TooManyRequests:
+    window = services().settings.login_window_s
+    return TooManyRequests(f"Too many failed logins from your address; try again in {max(1, window // 60)} minutes.",
+                           retry_after=window)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -147,15 +167,17 @@ def login() -> ResponseReturnValue:
     form = LoginForm()
     if form.validate_on_submit():
         store = services().store
-        client = request.remote_addr or "unknown"
-        _check_rate_limit(store, client)
-        user = authenticate(store, form.username.data, form.password.data)
+        client, username = request.remote_addr or "unknown", form.username.data[:64]
+        # Every attempt counts as a failure until the password is checked, so parallel guesses cannot
+        # all pass the limit; a success clears only this username's failures from this address.
+        if store.claim("login", client, username, _login_limit()) is None:
+            raise _too_many_logins()
+        user = authenticate(store, username, form.password.data)
         if user is not None:
-            store.clear_failed_logins(client)
-            login_user(user)
+            store.forget("login", client, username)
+            login_user(start_session(store, user))
             flash(f"Logged in as {user.username}.", "success")
             return redirect(_safe_next(request.args.get("next")))
-        store.record_failed_login(client, forget_before=_window_start())
         form.password.errors.append("Wrong username or password.")
     return render_template("login.html", form=form)
 
@@ -163,6 +185,16 @@ def login() -> ResponseReturnValue:
 @bp.post("/logout")
 @login_required
 def logout() -> ResponseReturnValue:
+    services().store.end_session(hash_token(current_user.session_token))
     logout_user()
     flash("Logged out.", "info")
     return redirect(url_for("pages.moderate"))
+
+
+def limit_anonymous() -> None:
+    """Bound what one address may score without logging in (the form and, where allowed, the API)."""
+    settings = services().settings
+    limit = RateLimit(since=utcnow() - timedelta(minutes=1), per_client=settings.anonymous_per_minute)
+    if services().store.claim("anonymous", request.remote_addr or "unknown", "", limit) is None:
+        raise TooManyRequests(f"Over {settings.anonymous_per_minute} requests a minute from your address without "
+                              "logging in; wait a minute, or use an API token.", retry_after=60)

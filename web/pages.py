@@ -12,6 +12,7 @@ from wtforms.validators import ValidationError
 from moderation.artifacts import MODEL_CARD
 from moderation.plugins import get_registry
 from moderation.scoring import InputError, check_text
+from moderation_web.auth import limit_anonymous
 from moderation_web.service import services
 
 bp = Blueprint("pages", __name__)
@@ -33,8 +34,13 @@ def moderate() -> ResponseReturnValue:
     form = ModerateForm()
     verdict = outcome = None
     if form.validate_on_submit():
-        who = current_user.username if current_user.is_authenticated else "anonymous"
-        outcome = services().moderate([form.text.data], source="form", submitted_by=who)
+        svc = services()
+        if current_user.is_authenticated:
+            who, queue = current_user.username, True
+        else:
+            limit_anonymous()
+            who, queue = "anonymous", svc.settings.queue_anonymous_form
+        outcome = svc.moderate([form.text.data], source="form", submitted_by=who, queue=queue)
         verdict = outcome.verdicts[0]
     status = 400 if form.errors else 200
     return render_template("moderate.html", form=form, verdict=verdict, outcome=outcome), status
@@ -43,8 +49,10 @@ def moderate() -> ResponseReturnValue:
 @bp.get("/plugins")
 def plugins() -> ResponseReturnValue:
     rows = get_registry().rows()
+    # Import errors name files on the server: only moderators see them, as `moderation plugins` shows them.
     return render_template("plugins.html", working=[r for r in rows if r.error is None],
-                           broken=[r for r in rows if r.error is not None])
+                           broken=[r for r in rows if r.error is not None],
+                           show_errors=current_user.is_authenticated)
 
 
 @bp.get("/model")

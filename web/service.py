@@ -56,13 +56,13 @@ class Services:
     model: ServingModel
     store: Store
 
-    def moderate(self, texts: Sequence[str], source: str, submitted_by: str) -> Outcome:
-        """Score already-validated texts; those at or above the review threshold enter the queue."""
+    def moderate(self, texts: Sequence[str], source: str, submitted_by: str, queue: bool = True) -> Outcome:
+        """Score already-validated texts; with ``queue``, those at or above the review threshold enter the queue."""
         start = time.perf_counter()
         scores = [float(s) for s in score_texts(self.model.scorer, list(texts))]
         latency_ms = (time.perf_counter() - start) * 1000
         decisions = [self.policy.decide(s) for s in scores]
-        flagged = [i for i, d in enumerate(decisions) if d != "allow"]
+        flagged = [i for i, d in enumerate(decisions) if d != "allow"] if queue else []
         ids = self.store.enqueue([
             NewComment(texts[i], scores[i], decisions[i], self.model.model_id, source, submitted_by) for i in flagged
         ])

@@ -36,12 +36,17 @@ class Settings:
     secure_cookies: bool = False  # True behind HTTPS: session cookies are then never sent over plain HTTP
     proxy_hops: int = 0  # reverse proxies in front of the app whose X-Forwarded-* headers are trusted
     page_size: int = 20
-    login_attempts: int = 10  # failed logins allowed per client address within login_window_s
+    login_attempts: int = 10  # failed logins allowed per username from one address within login_window_s
+    login_attempts_per_address: int = 30  # failed logins allowed from one address, whatever the username
     login_window_s: int = 600
+    session_lifetime_s: int = 12 * 3600  # a moderator logs in again after this, whatever they do
+    anonymous_per_minute: int = 30  # scoring requests one address may make without logging in
+    queue_anonymous_form: bool = False  # True: the open form at / also queues what anonymous visitors flag
 
     def __post_init__(self) -> None:
         self.policy({})  # raises on thresholds out of order
-        for name in ("max_body_bytes", "max_batch", "page_size", "login_attempts", "login_window_s"):
+        for name in ("max_body_bytes", "max_batch", "page_size", "login_attempts", "login_attempts_per_address",
+                     "login_window_s", "session_lifetime_s", "anonymous_per_minute"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.proxy_hops < 0:
@@ -86,9 +91,10 @@ def _bool(raw: str) -> bool:
 PARSERS: dict[str, Callable[[str], Any]] = {
     "model": Path, "database_url": str, "reports_dir": Path, "secret_key": str,
     "review_threshold": float, "block_threshold": float,
-    "allow_anonymous_api": _bool, "secure_cookies": _bool,
+    "allow_anonymous_api": _bool, "secure_cookies": _bool, "queue_anonymous_form": _bool,
     "max_body_bytes": int, "max_batch": int, "proxy_hops": int, "page_size": int,
-    "login_attempts": int, "login_window_s": int,
+    "login_attempts": int, "login_attempts_per_address": int, "login_window_s": int, "session_lifetime_s": int,
+    "anonymous_per_minute": int,
 }
 
 

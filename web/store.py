@@ -1,13 +1,15 @@
-"""The web app's database: the review queue, moderators, API tokens and failed logins.
+"""The web app's database: the review queue, moderators and their sessions, API tokens and rate limits.
 
 SQLAlchemy Core over a URL, so SQLite (the default, in WAL mode) and a server database such as
 PostgreSQL (``postgresql+psycopg://user@host/db``, with the driver installed) run the same code.
-Everything SQLite-specific is in ``_sqlite_engine``.
+Everything SQLite-specific is in ``_sqlite_engine``. There are no migration scripts: a database made by
+an older version gets the tables and nullable columns it lacks when the app or a command opens it.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -32,6 +34,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
     text,
     true,
@@ -69,6 +72,19 @@ users = Table(
     Column("username", String(64), nullable=False, unique=True),
     Column("password_hash", String(256), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("disabled_at", DateTime(timezone=True)),
+)
+
+# Server-side sessions: the cookie holds a random token whose hash is here, so logging out, a new
+# password, disabling or removing a moderator ends the session even where a copy of the cookie survives.
+sessions = Table(
+    "sessions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("user_id", Integer, nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
 )
 
 api_tokens = Table(
@@ -80,12 +96,16 @@ api_tokens = Table(
     Column("revoked_at", DateTime(timezone=True)),
 )
 
-failed_logins = Table(
-    "failed_logins", metadata,
+# Rate-limited events (failed logins, anonymous requests) shared by every worker: ``kind`` says which,
+# ``client`` is the address, ``subject`` what was tried (the username of a failed login).
+rate_events = Table(
+    "rate_events", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
     Column("client", String(64), nullable=False),
+    Column("subject", String(64), nullable=False, default=""),
     Column("at", DateTime(timezone=True), nullable=False),
-    Index("ix_failed_logins_client_at", "client", "at"),
+    Index("ix_rate_events_kind_client_at", "kind", "client", "at"),
 )
 
 
@@ -149,6 +169,17 @@ class UserRecord:
     username: str
     password_hash: str
     created_at: datetime
+    disabled_at: datetime | None
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most ``per_client`` events of a kind from one address since ``since``, and at most ``per_subject``
+    of them about one subject (None: no per-subject limit)."""
+
+    since: datetime
+    per_client: int
+    per_subject: int | None = None
 
 
 @dataclass(frozen=True)
@@ -203,6 +234,30 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
+def _private_sqlite_file(url: str) -> None:
+    """Create the SQLite file readable by its owner only (it holds password hashes and comments); SQLite
+    gives its -wal and -shm files the same mode."""
+    folder = _sqlite_folder(url)
+    if folder is None:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    path = Path(make_url(url).database)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    if path.stat().st_mode & 0o077 and path.stat().st_uid == os.getuid():
+        path.chmod(0o600)
+
+
+def _add_missing_columns(conn: Connection) -> None:
+    """Nullable columns added since a database was created (a new table is made whole by create_all)."""
+    inspector = inspect(conn)
+    for table in metadata.sorted_tables:
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in present and column.nullable:
+                kind = column.type.compile(dialect=conn.dialect)
+                conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}'))
+
+
 def make_engine(url: str) -> Engine:
     if make_url(url).get_backend_name() == "sqlite":
         return _sqlite_engine(url)
@@ -219,9 +274,7 @@ class Store:
     def create_schema(self) -> None:
         """Create missing tables. Safe when several workers start at once."""
         try:
-            folder = _sqlite_folder(self.url)
-            if folder is not None:
-                folder.mkdir(parents=True, exist_ok=True)
+            _private_sqlite_file(self.url)
             try:
                 self._create_tables()
             except (IntegrityError, ProgrammingError):
@@ -235,6 +288,7 @@ class Store:
     def _create_tables(self) -> None:
         with self._tx(write=True) as conn:
             metadata.create_all(conn)
+            _add_missing_columns(conn)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -328,15 +382,76 @@ class Store:
         with self._tx() as conn:
             return [_record(UserRecord, r) for r in conn.execute(select(users).order_by(users.c.username))]
 
+    def _user_id(self, conn: Connection, username: str) -> int:
+        user_id = conn.execute(select(users.c.id).where(users.c.username == username)).scalar()
+        if user_id is None:
+            raise NotFound(f"no moderator named {username!r}; `moderation user list` shows them")
+        return user_id
+
+    def set_password(self, username: str, password_hash: str) -> None:
+        """A new password; every session of the moderator ends."""
+        with self._tx(write=True) as conn:
+            user_id = self._user_id(conn, username)
+            conn.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash))
+            self._end_sessions(conn, user_id)
+
+    def set_disabled(self, username: str, disabled: bool) -> None:
+        """Disable (every session ends, no new login) or enable a moderator."""
+        with self._tx(write=True) as conn:
+            user_id = self._user_id(conn, username)
+            conn.execute(update(users).where(users.c.id == user_id).values(disabled_at=utcnow() if disabled else None))
+            if disabled:
+                self._end_sessions(conn, user_id)
+
+    def remove_user(self, username: str) -> None:
+        """Remove a moderator and their sessions; their past decisions keep their name."""
+        with self._tx(write=True) as conn:
+            user_id = self._user_id(conn, username)
+            conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
+            conn.execute(delete(users).where(users.c.id == user_id))
+
+    # Sessions
+
+    def open_session(self, user_id: int, token_hash: str, expires_at: datetime) -> None:
+        with self._tx(write=True) as conn:
+            conn.execute(delete(sessions).where(sessions.c.user_id == user_id, sessions.c.expires_at < utcnow()))
+            conn.execute(insert(sessions).values(token_hash=token_hash, user_id=user_id, created_at=utcnow(),
+                                                 expires_at=expires_at))
+
+    def session_user(self, token_hash: str) -> UserRecord | None:
+        """The moderator of a live session: not revoked, not expired, moderator not disabled or removed."""
+        with self._tx() as conn:
+            row = conn.execute(
+                select(users).join(sessions, sessions.c.user_id == users.c.id)
+                .where(sessions.c.token_hash == token_hash, sessions.c.revoked_at.is_(None),
+                       sessions.c.expires_at > utcnow(), users.c.disabled_at.is_(None))).first()
+        return _record(UserRecord, row) if row else None
+
+    def end_session(self, token_hash: str) -> None:
+        with self._tx(write=True) as conn:
+            conn.execute(update(sessions).where(sessions.c.token_hash == token_hash).values(revoked_at=utcnow()))
+
+    @staticmethod
+    def _end_sessions(conn: Connection, user_id: int) -> None:
+        conn.execute(update(sessions).where(sessions.c.user_id == user_id, sessions.c.revoked_at.is_(None))
+                     .values(revoked_at=utcnow()))
+
     # API tokens
 
     def add_token(self, name: str, token_hash: str) -> TokenRecord:
+        """A new token; the name of a revoked one can be reused (the revoked one is renamed ``name~id``)."""
         try:
             with self._tx(write=True) as conn:
+                old = conn.execute(select(api_tokens).where(api_tokens.c.name == name)).first()
+                if old is not None and old.revoked_at is None:
+                    raise Conflict(f"a token named {name!r} is active; revoke it first or pick another name")
+                if old is not None:
+                    conn.execute(update(api_tokens).where(api_tokens.c.id == old.id)
+                                 .values(name=f"{name[:50]}~{old.id}"))
                 row = conn.execute(insert(api_tokens).values(name=name, token_hash=token_hash, created_at=utcnow())
                                    .returning(*api_tokens.c)).one()
         except IntegrityError:
-            raise Conflict(f"a token named {name!r} already exists; revoke it or pick another name") from None
+            raise Conflict(f"a token named {name!r} was just created by someone else; pick another name") from None
         return _record(TokenRecord, row)
 
     def active_token(self, token_hash: str) -> TokenRecord | None:
@@ -359,19 +474,25 @@ class Store:
             raise NotFound(f"no token named {name!r}; `moderation token list` shows them")
         return _record(TokenRecord, row)
 
-    # Failed logins, for rate limiting across every worker
+    # Rate limits, shared by every worker
 
-    def record_failed_login(self, client: str, forget_before: datetime) -> None:
+    def claim(self, kind: str, client: str, subject: str, limit: RateLimit) -> int | None:
+        """Record an event unless it would break ``limit``: its id, or None when over the limit. Counting
+        and recording are one transaction, so parallel requests cannot all slip under the limit."""
         with self._tx(write=True) as conn:
-            conn.execute(delete(failed_logins).where(failed_logins.c.client == client,
-                                                     failed_logins.c.at < forget_before))
-            conn.execute(insert(failed_logins).values(client=client, at=utcnow()))
+            if conn.dialect.name == "postgresql":  # SQLite's BEGIN IMMEDIATE already serialises writers
+                conn.execute(text("LOCK TABLE rate_events IN SHARE ROW EXCLUSIVE MODE"))
+            mine = (rate_events.c.kind == kind) & (rate_events.c.client == client)
+            conn.execute(delete(rate_events).where(mine, rate_events.c.at < limit.since))
+            counts = conn.execute(select(func.count(), func.count().filter(rate_events.c.subject == subject))
+                                  .where(mine)).one()
+            if counts[0] >= limit.per_client or (limit.per_subject is not None and counts[1] >= limit.per_subject):
+                return None
+            return conn.execute(insert(rate_events).values(kind=kind, client=client, subject=subject, at=utcnow())
+                                .returning(rate_events.c.id)).scalar_one()
 
-    def failed_logins_since(self, client: str, since: datetime) -> int:
-        with self._tx() as conn:
-            return conn.execute(select(func.count()).select_from(failed_logins)
-                                .where(failed_logins.c.client == client, failed_logins.c.at >= since)).scalar_one()
-
-    def clear_failed_logins(self, client: str) -> None:
+    def forget(self, kind: str, client: str, subject: str) -> None:
+        """Drop the events of one subject from one address (a successful login clears its own failures)."""
         with self._tx(write=True) as conn:
-            conn.execute(delete(failed_logins).where(failed_logins.c.client == client))
+            conn.execute(delete(rate_events).where(rate_events.c.kind == kind, rate_events.c.client == client,
+                                                   rate_events.c.subject == subject))
