@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 import warnings
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,13 @@ class Manifest:
         return f"{self.plugin}@{self.fingerprint[:12]}"
 
 
+FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "kind": str, "plugin": str, "plugin_version": str, "distribution": str, "params": dict,
+    "data_fingerprint": (str, type(None)), "metrics": dict, "lineage": dict, "policy": dict, "fingerprint": str,
+    "created": str, "format_version": int,
+}
+
+
 def files_fingerprint(directory: Path) -> str:
     """Content hash of a model's own files (manifest and card excluded), stable across copies."""
     digest = hashlib.sha256()
@@ -76,11 +83,16 @@ def read_manifest(directory: str | Path) -> Manifest:
         )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return Manifest(**data)
+        manifest = Manifest(**data)
     except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as exc:
         raise ArtifactError(
             f"{path} is corrupt ({type(exc).__name__}: {exc}); re-create the model or restore the file"
         ) from exc
+    wrong = [f.name for f in fields(Manifest) if not isinstance(getattr(manifest, f.name), FIELD_TYPES[f.name])]
+    if wrong:
+        raise ArtifactError(f"{path} is corrupt: {', '.join(wrong)} of the wrong type; re-create the model "
+                            "or restore the file")
+    return manifest
 
 
 def render_card(manifest: Manifest, notes: str = "") -> str:
@@ -178,6 +190,10 @@ def load_model(directory: str | Path) -> Scorer:
         ) from exc
     if not hasattr(info.factory, "load"):
         raise ArtifactError(f"plugin {manifest.plugin!r} offers no load(directory); it cannot reload models")
+    if files_fingerprint(directory) != manifest.fingerprint:
+        raise ArtifactError(f"{directory}: the model files do not match the fingerprint in its {MANIFEST} "
+                            f"({manifest.model_id}); they were changed or swapped after saving. Restore them, "
+                            "or save the model again")
     versions = ""
     if info.version != manifest.plugin_version:
         versions = (f"saved by {manifest.distribution} {manifest.plugin_version}, "

@@ -160,7 +160,7 @@ class MiniLMLoraTeacher:
             schedule.load_state_dict(resumed["schedule"])
             rng.bit_generator.state = resumed["rng"]
             torch.set_rng_state(resumed["torch_rng"])
-            self.state, best = resumed["state"], resumed["best"]
+            self.state, best = TrainState(**resumed["state"]), resumed["best"]
         order: list[int] = resumed["order"] if resumed else []
         self.model.train()
         bar = tqdm(total=s.max_steps, initial=self.state.step, desc="teacher", unit=" step", disable=None)
@@ -187,7 +187,7 @@ class MiniLMLoraTeacher:
                 _save_checkpoint(checkpoint_dir, s, {
                     "current": self._trainable(), "best": best, "optimizer": optimizer.state_dict(),
                     "schedule": schedule.state_dict(), "rng": rng.bit_generator.state,
-                    "torch_rng": torch.get_rng_state(), "state": self.state, "order": order})
+                    "torch_rng": torch.get_rng_state(), "state": asdict(self.state), "order": order})
                 self.model.train()
         bar.close()
         self._restore(best)
@@ -256,7 +256,12 @@ def _load_checkpoint(directory: Path | None, settings: LoraSettings) -> dict[str
 
     if directory is None or not (directory / CHECKPOINT).is_file():
         return None
-    state = torch.load(directory / CHECKPOINT, weights_only=False)
+    try:
+        # weights_only: tensors and plain values only, so a planted checkpoint cannot run code
+        state = torch.load(directory / CHECKPOINT, weights_only=True)
+    except Exception as exc:  # torch raises UnpicklingError, RuntimeError or others for a bad file
+        raise InputError(f"{directory / CHECKPOINT} is not a checkpoint this teacher can resume from safely "
+                         f"({type(exc).__name__}); delete it to train from the start") from exc
     return state if state.get("key") == settings.key() else None
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
-import joblib
 import numpy as np
 import sklearn
+import skops.io
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, make_pipeline
@@ -15,7 +16,8 @@ from sklearn.pipeline import FeatureUnion, make_pipeline
 from moderation import hookimpl
 from moderation.scoring import check_targets
 
-MODEL_FILE = "tfidf_lr.joblib"
+MODEL_FILE = "tfidf_lr.skops"
+PICKLED_FILE = "tfidf_lr.joblib"  # what earlier versions wrote (a pickle)
 
 
 class TfidfLogisticStudent:
@@ -66,13 +68,24 @@ class TfidfLogisticStudent:
         return self.pipeline.predict_proba(list(texts))[:, 1]
 
     def save(self, directory: Path) -> None:
-        joblib.dump({"pipeline": self.pipeline, "params": self.params,
-                     "sklearn": sklearn.__version__}, Path(directory) / MODEL_FILE)
+        # skops, not joblib: loading a skops file builds only the types it trusts and never runs pickled code.
+        skops.io.dump({"pipeline": self.pipeline, "params": self.params, "sklearn": sklearn.__version__},
+                      Path(directory) / MODEL_FILE)
 
     @classmethod
     def load(cls, directory: Path) -> TfidfLogisticStudent:
-        # joblib files are pickles: load only models you trust (your own runs).
-        state = joblib.load(Path(directory) / MODEL_FILE)
+        path = Path(directory) / MODEL_FILE
+        if not path.is_file() and (Path(directory) / PICKLED_FILE).is_file():
+            raise ValueError(f"{directory} holds a tfidf-lr model in the old pickle format, which could run code "
+                             "when loaded; train it again with this version (`moderation distill ...`)")
+        try:
+            untrusted = skops.io.get_untrusted_types(file=path)
+        except zipfile.BadZipFile as exc:
+            raise ValueError(f"{path} is not a skops file ({exc}); it is damaged or was replaced") from exc
+        if untrusted:
+            raise ValueError(f"{path} holds types a tfidf-lr model never has ({', '.join(untrusted)}); "
+                             "it was not written by this plugin, so it is not loaded")
+        state = skops.io.load(path)
         student = cls(**state["params"])
         student.pipeline = state["pipeline"]
         return student

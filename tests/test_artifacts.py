@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import numpy as np
 import pytest
 
-from moderation.artifacts import ArtifactError, files_fingerprint, load_model, read_manifest, save_model
+from moderation.artifacts import (
+    ArtifactError,
+    files_fingerprint,
+    load_model,
+    read_manifest,
+    save_model,
+    update_manifest,
+)
 from moderation_plugins.tfidf_lr import TfidfLogisticStudent
 
 TEXTS = ["you are an idiot", "lovely weather today", "shut up, moron", "thanks for the help"]
@@ -45,7 +53,7 @@ def test_fingerprint_is_stable_across_copies_and_changes_with_content(saved, tmp
     copy = tmp_path / "copy"
     shutil.copytree(path, copy)
     assert files_fingerprint(copy) == manifest.fingerprint
-    (copy / "tfidf_lr.joblib").write_bytes(b"changed")
+    (copy / "tfidf_lr.skops").write_bytes(b"changed")
     assert files_fingerprint(copy) != manifest.fingerprint
 
 
@@ -75,8 +83,55 @@ def test_manifest_naming_an_uninstalled_plugin(saved):
 
 def test_damaged_model_file(saved):
     path = saved[2]
-    (path / "tfidf_lr.joblib").write_bytes(b"")
+    (path / "tfidf_lr.skops").write_bytes(b"")
+    update_manifest(path, fingerprint=files_fingerprint(path))  # damaged when saved, so the fingerprint matches
     with pytest.raises(ArtifactError, match="could not be read"):
+        load_model(path)
+
+
+def test_swapped_model_files_are_refused(saved, tmp_path):
+    path = saved[2]
+    other = save_model(TfidfLogisticStudent(C=2.0).fit(TEXTS, [0.1, 0.9, 0.2, 1.0]), tmp_path / "other",
+                       kind="student")
+    shutil.copy(tmp_path / "other" / "tfidf_lr.skops", path / "tfidf_lr.skops")
+    assert other.fingerprint != saved[1].fingerprint
+    with pytest.raises(ArtifactError, match="do not match the fingerprint.*changed or swapped"):
+        load_model(path)
+
+
+def test_a_fingerprint_of_the_wrong_type_is_a_clear_error(saved):
+    path = saved[2]
+    data = json.loads((path / "manifest.json").read_text())
+    (path / "manifest.json").write_text(json.dumps({**data, "fingerprint": 123}))
+    with pytest.raises(ArtifactError, match="corrupt: fingerprint of the wrong type"):
+        load_model(path)
+
+
+def test_a_pickled_model_is_never_unpickled(saved, tmp_path):
+    import pickle
+
+    marker = tmp_path / "ran"
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    path = saved[2]
+    (path / "tfidf_lr.skops").unlink()
+    (path / "tfidf_lr.joblib").write_bytes(pickle.dumps(Exploit()))
+    update_manifest(path, fingerprint=files_fingerprint(path))
+    with pytest.raises(ArtifactError, match="old pickle format, which could run code"):
+        load_model(path)
+    assert not marker.exists()
+
+
+def test_a_skops_file_with_foreign_types_is_refused(saved):
+    import skops.io
+
+    path = saved[2]
+    skops.io.dump({"pipeline": shutil.copyfile, "params": {}}, path / "tfidf_lr.skops")
+    update_manifest(path, fingerprint=files_fingerprint(path))
+    with pytest.raises(ArtifactError, match="types a tfidf-lr model never has"):
         load_model(path)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 import moderation_plugins.minilm_lora as lora
-from moderation.artifacts import load_model, save_model
+from moderation.artifacts import files_fingerprint, load_model, save_model, update_manifest
 from moderation.data import load, make_record
 from moderation.protocols import Record
 from moderation.tables import InputError
@@ -71,7 +72,7 @@ def test_resumes_from_its_checkpoint_to_the_same_model(trained, tiny_encoder, tm
 
     def crash_after_step_20(directory, settings, state):
         save(directory, settings, state)
-        if state["state"].step == 20:
+        if state["state"]["step"] == 20:
             raise KeyboardInterrupt  # the run dies right after its step-20 checkpoint
 
     monkeypatch.setattr(lora, "_save_checkpoint", crash_after_step_20)
@@ -84,11 +85,31 @@ def test_resumes_from_its_checkpoint_to_the_same_model(trained, tiny_encoder, tm
     assert np.array_equal(resumed.score(texts), straight)
 
 
+class Exploit:
+    def __reduce__(self):
+        return (os.system, (f"touch {MARKER}",))
+
+
+MARKER = "/tmp/moderation-test-planted-checkpoint-ran"
+
+
+def test_a_planted_checkpoint_is_refused_without_running_code(tiny_encoder, tmp_path):
+    import torch
+
+    if os.path.exists(MARKER):
+        os.remove(MARKER)
+    torch.save({"key": "anything", "payload": Exploit()}, tmp_path / lora.CHECKPOINT)
+    with pytest.raises(InputError, match="can resume from safely.*delete it"):
+        MiniLMLoraTeacher(base=tiny_encoder, **FAST).fit(TRAIN, VALIDATION, checkpoint_dir=tmp_path)
+    assert not os.path.exists(MARKER)
+
+
 def test_adapter_for_another_base_is_refused(trained, tmp_path):
     save_model(trained, tmp_path / "t", kind="teacher")
     other = make_tiny_encoder(tmp_path / "other-base", seed=1)
     config = json.loads((tmp_path / "t" / "teacher.json").read_text())
     (tmp_path / "t" / "teacher.json").write_text(json.dumps({**config, "base": str(other)}))
+    update_manifest(tmp_path / "t", fingerprint=files_fingerprint(tmp_path / "t"))  # as if saved that way
     with pytest.raises(Exception, match="trained on another base"):
         load_model(tmp_path / "t")
 
