@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +21,8 @@ from moderation.tables import InputError, Rejected, Row, open_table, table_forma
 
 MAX_TEXT_CHARS = 100_000
 OUTPUT_COLUMNS = ("score", "decision")
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL and lone surrogates: no database or UTF-8 file holds them
+INVISIBLE = frozenset(("Cc", "Cf", "Cs", "Zs", "Zl", "Zp"))  # control, format (zero-width), separators
 
 
 def check_text(text: Any, max_chars: int = MAX_TEXT_CHARS) -> str:
@@ -29,6 +33,13 @@ def check_text(text: Any, max_chars: int = MAX_TEXT_CHARS) -> str:
         raise InputError("text is empty; give a comment to score")
     if len(text) > max_chars:
         raise InputError(f"text is {len(text):,} characters, over the limit of {max_chars:,}; split it")
+    bad = UNSTORABLE.search(text)
+    if bad:
+        what = "a NUL character" if bad.group() == "\x00" else "a lone surrogate (invalid Unicode)"
+        raise InputError(f"text holds {what} at position {bad.start()}; remove it or fix the text's encoding")
+    if all(unicodedata.category(c) in INVISIBLE for c in text):
+        raise InputError("text has no visible characters (only spaces, zero-width or control characters); "
+                         "give a comment to score")
     return text
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -86,6 +87,10 @@ def test_batch_keeps_order_and_queues_only_flagged(app, client, auth):
     ({"texts": "not a list"}, "non-empty list"),
     ({"texts": ["fine", ""]}, "texts[1]: text is empty"),
     ({"texts": ["fine", {"a": 1}]}, "texts[1]: text must be a string, got dict"),
+    ({"text": "you idiot \ud800"}, "lone surrogate (invalid Unicode) at position 10"),
+    ({"text": "hello\x00there"}, "NUL character at position 5"),
+    ({"text": "\u200b\ufeff\u200b"}, "no visible characters"),
+    ({"text": "\x01\x02 \u2028"}, "no visible characters"),
     ({"text": "a", "texts": ["b"]}, "exactly one of"),
     ({}, "exactly one of"),
     ({"comment": "hello"}, "Unknown field(s) comment"),
@@ -106,6 +111,26 @@ def test_invalid_json_and_wrong_content_type(client, auth):
     assert broken.status_code == 400 and broken.json == {"error": "The body is not valid JSON."}
     form = client.post("/api/v1/moderate", data={"text": "hello"}, headers=auth)
     assert form.status_code == 415 and "Content-Type: application/json" in form.json["error"]
+
+
+def test_deeply_nested_json_is_a_400(client, auth):
+    response = client.post("/api/v1/moderate", data="[" * 30_000, content_type="application/json", headers=auth)
+    assert response.status_code == 400 and "nested too deeply" in response.json["error"]
+
+
+def test_a_chunked_body_over_the_bound_gets_413_not_a_cut_off_body(app, client, auth):
+    before = services(app).store.status_counts()
+    body = json.dumps({"text": TOXIC + " x" * 40_000}).encode()
+    response = client.post("/api/v1/moderate", input_stream=io.BytesIO(body),
+                           headers={**auth, "Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+                           environ_overrides={"wsgi.input_terminated": True})  # as a server that de-chunks sets it
+    assert response.status_code == 413 and "over the limit" in response.json["error"]
+    small = json.dumps({"text": TOXIC}).encode()
+    response = client.post("/api/v1/moderate", input_stream=io.BytesIO(small),
+                           headers={**auth, "Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+                           environ_overrides={"wsgi.input_terminated": True})
+    assert response.status_code == 200 and response.json["queue_id"] is not None
+    assert services(app).store.status_counts()["pending"] == before["pending"] + 1
 
 
 def test_batch_over_the_limit_is_refused(tmp_path, default_model):

@@ -111,7 +111,8 @@ def test_form_escapes_the_comment(client):
     assert "&lt;script&gt;alert(&#34;owned&#34;)&lt;/script&gt;" in html
 
 
-@pytest.mark.parametrize(("text", "message"), [("", "text is empty"), ("   ", "text is empty")])
+@pytest.mark.parametrize(("text", "message"), [("", "text is empty"), ("   ", "text is empty"),
+                                               ("\u200b\u200b", "no visible characters")])
 def test_form_rejects_empty_text_and_queues_nothing(app, client, text, message):
     before = services(app).store.status_counts()
     response = submit(client, "/", "/", {"text": text})
@@ -260,6 +261,12 @@ def test_sessions_expire_after_their_lifetime(tmp_path, default_model):
     assert client.get("/queue").status_code == 200
     time.sleep(1.2)
     assert client.get("/queue").status_code == 302
+
+
+def test_a_queue_id_beyond_any_database_is_a_404(moderator):
+    token = csrf_token(moderator.get("/").text)
+    response = moderator.post(f"/queue/{2**63}", data={f"c{2**63}-csrf_token": token, f"c{2**63}-approve": "Approve"})
+    assert response.status_code == 404
 
 
 def test_logout_is_a_post_with_csrf(moderator):

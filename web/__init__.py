@@ -8,9 +8,10 @@ variables (see ``Settings``), which is how gunicorn runs it::
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from moderation.defaults import ensure_default_model
@@ -56,8 +57,18 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.add_template_filter(markdown)
     app.add_template_filter(when)
     app.context_processor(_template_globals)
+    app.before_request(_bound_streamed_body)
     app.after_request(_security_headers)
     return app
+
+
+def _bound_streamed_body() -> None:
+    """A chunked body has no Content-Length to check up front, and Werkzeug stops reading it at the bound
+    without an error: read it here (the views and the form parser reuse what was read) and refuse it
+    whole if it reached the bound, rather than act on a silently cut-off body."""
+    streamed = request.content_length is None and request.method in ("POST", "PUT", "PATCH")
+    if streamed and len(request.get_data()) >= current_app.config["MAX_CONTENT_LENGTH"]:
+        raise RequestEntityTooLarge()
 
 
 def _template_globals() -> dict[str, object]:

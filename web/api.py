@@ -72,6 +72,8 @@ def moderate() -> ResponseReturnValue:
         body = json.loads(request.get_data())
     except ValueError:
         raise BadRequest("The body is not valid JSON.") from None
+    except RecursionError:
+        raise BadRequest("The body is JSON nested too deeply; send {\"text\": \"...\"}.") from None
     texts, single = _texts(body)
     outcome = services().moderate(texts, source="api", submitted_by=g.api_client)
     if single:

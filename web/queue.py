@@ -46,7 +46,7 @@ def index() -> ResponseReturnValue:
                            forms=forms)
 
 
-@bp.post("/<int:comment_id>")
+@bp.post("/<int(max=9223372036854775807):comment_id>")  # larger ids are no row of any database: 404
 @login_required
 def decide(comment_id: int) -> ResponseReturnValue:
     form = decision_form(comment_id)
