@@ -149,6 +149,8 @@ def score_file(
     fmt = table_format(input_path)
     if table_format(output_path) != fmt or output_path.suffix.lower() == ".gz":
         raise InputError(f"--out must have the input's format ({fmt}, not gzipped): got {output_path.name}")
+    if not output_path.parent.is_dir():
+        raise InputError(f"--out {output_path}: the folder {output_path.parent} does not exist; create it first")
     table = open_table(input_path, encoding, required=[text_column])
     if taken := [c for c in OUTPUT_COLUMNS if c in table.header]:
         raise InputError(f"{input_path} already has column(s) {', '.join(taken)}; rename them before scoring")

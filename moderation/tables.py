@@ -3,6 +3,7 @@ cannot be read returned as ``Rejected`` with its line number instead of being dr
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
@@ -15,6 +16,9 @@ from typing import IO, Any
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # long comments are data, not an error
+
+
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 class InputError(ValueError):
@@ -123,6 +127,15 @@ def open_table(path: Path, encoding: str = "utf-8", required: Sequence[str] = ()
     fmt = table_format(path)
     if not path.is_file():
         raise InputError(f"input file {path} does not exist")
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise InputError(f"--encoding {encoding!r} is not an encoding Python knows; use e.g. utf-8 or latin-1"
+                         ) from None
+    if path.suffix.lower() == ".gz":
+        with path.open("rb") as fh:
+            if fh.read(2) != GZIP_MAGIC:
+                raise InputError(f"{path} ends in .gz but is not gzip-compressed; rename it or compress it")
     if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
         encoding = "utf-8-sig"  # a byte-order mark is not part of the first column's name
     if fmt == "jsonl":

@@ -146,6 +146,30 @@ def test_jsonl_scores_objects_and_reports_bad_lines(default_model, tmp_path):
         (5, "text must be a string, got int")]
 
 
+def test_jsonl_lines_with_lone_surrogates_are_rejected_by_line_and_the_output_is_utf8(default_model, tmp_path):
+    source = write(tmp_path / "in.jsonl", '{"text": "you idiot \\ud800"}\n{"text": "bad \\udcff"}\n'
+                                          '{"text": "thanks a lot"}\n')
+    out = tmp_path / "out.jsonl"
+    result = run_cli("score", "--json", "--input", str(source), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert [(r["line"], "lone surrogate" in r["reason"]) for r in report["rejected"]] == [(1, True), (2, True)]
+    assert [json.loads(line)["text"] for line in out.read_bytes().decode("utf-8").splitlines()] == ["thanks a lot"]
+    (tmp_path / "out.jsonl.rejected.csv").read_bytes().decode("utf-8")
+
+
+@pytest.mark.parametrize(("name", "args", "message"), [
+    ("in.csv.gz", ["--out", "{tmp}/out.csv"], "is not gzip-compressed"),
+    ("in.csv", ["--out", "/nonexistent/dir/x.csv"], "the folder /nonexistent/dir does not exist"),
+    ("in.csv", ["--out", "{tmp}/out.csv", "--encoding", "nope"], "--encoding 'nope' is not an encoding"),
+])
+def test_bad_files_and_options_are_one_clear_line(default_model, tmp_path, name, args, message):
+    source = write(tmp_path / name, "text\nhello\n")
+    result = run_cli("score", "--input", str(source), *[a.format(tmp=tmp_path) for a in args])
+    assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out.csv").exists()
+
+
 def test_a_thousand_rows_in_small_batches_keep_their_order(default_model, tmp_path):
     source = tmp_path / "big.csv"
     with source.open("w", newline="") as fh:

@@ -150,3 +150,13 @@ def test_serve_with_a_missing_model_is_one_line():
     result = cli("serve", "--model", "/nonexistent/model")
     assert result.exit_code == 1 and "does not exist" in result.output
 
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("notaurl", "is not a URL SQLAlchemy can read"),
+    ("postgresql+nosuchdriver://u:secret@localhost/db", "driver for postgresql+nosuchdriver://u:***@localhost/db"),
+])
+def test_serve_with_a_bad_database_url_is_one_line(url, message):
+    result = run_cli("serve", "--database", url)
+    assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr
+    assert "secret" not in result.stderr
+

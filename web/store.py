@@ -41,7 +41,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, ProgrammingError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, ProgrammingError, SQLAlchemyError
 
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
 STATUSES = (PENDING, APPROVED, REJECTED)
@@ -269,7 +269,15 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        try:
+            self.engine = make_engine(url)
+        except (ImportError, NoSuchModuleError) as exc:  # NoSuchModuleError is also an ArgumentError
+            where = make_url(url).render_as_string(hide_password=True)
+            raise StoreError(f"the database driver for {where} is not installed ({exc}); for PostgreSQL, "
+                             "pip install psycopg") from None
+        except ArgumentError:
+            raise StoreError("the database URL is not a URL SQLAlchemy can read; use e.g. "
+                             "sqlite:////var/lib/moderation/web.db or postgresql+psycopg://user@host/dbname") from None
 
     def create_schema(self) -> None:
         """Create missing tables. Safe when several workers start at once."""
