@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from moderation.data import load
+from moderation.data import by_hash, load
 from moderation.defaults import ensure_default_model
 from moderation.labeling import label
 
@@ -29,7 +29,7 @@ def main() -> None:
     args = parser.parse_args()
     model = args.model or ensure_default_model()
     records = load(args.data).split(args.split, "label")
-    records = records[: args.rows] if args.rows else records
+    records = by_hash(records, args.rows) if args.rows else records
     engines = ["local", "ray"] if importlib.util.find_spec("ray") else ["local"]
     with tempfile.TemporaryDirectory() as tmp:
         runs = {}

@@ -249,6 +249,12 @@ def get_dataset(name: str, data_dir: str | Path | None = None, **params: Any) ->
     return get_registry().create("dataset", name, data_dir=data_dir, **params)
 
 
+def by_hash(records: list[Record], rows: int) -> list[Record]:
+    """``rows`` records chosen by a hash of their content (the same ones whatever the file order), in order."""
+    chosen = {id(r) for r in heapq.nsmallest(rows, records, key=lambda r: hash_point(row_key(r), "limit"))}
+    return [r for r in records if id(r) in chosen]
+
+
 def load(name: str, data_dir: str | Path | None = None, *, limit: int | None = None,
          labeled: int | None = None, labeled_seed: int = 0, **params: Any) -> LoadedData:
     """Load one data set, or several pooled (``"davidson,jigsaw_toxic"``), into canonical records.
@@ -268,10 +274,9 @@ def load(name: str, data_dir: str | Path | None = None, *, limit: int | None = N
     rows = ((r, p) for ds, p in zip(datasets, plans, strict=True) for r in ds.records())
     records = _hold_out_groups(list(_canonical(rows, report)))
     if limit is not None:
-        kept = heapq.nsmallest(limit, records, key=lambda r: hash_point(row_key(r), "limit"))
+        kept = by_hash(records, limit)
         report.dropped_by_limit = len(records) - len(kept)
-        chosen = {id(r) for r in kept}
-        records = [r for r in records if id(r) in chosen]
+        records = kept
     if labeled is not None:
         salt = f"labeled{labeled_seed}"
         train = sorted((r for r in records if r.split == "train"), key=lambda r: hash_point(row_key(r), salt))
