@@ -2,10 +2,11 @@
 
 Measures requests/s, comments/s and p50/p99 latency of POST /api/v1/moderate for single comments and
 for batches of 32, for the student and, in the same run, a teacher (or any second saved model) served
-the same way, one server at a time; prints both, then the two side by side with the student's advantage.
+the same way, one server at a time; each figure is the median of --repeats runs, with the range of
+requests/s beside it; prints both, then the two side by side with the student's advantage.
 
 Run: python benchmarks/web_load.py [--student PATH] [--teacher PATH] [--requests 400] [--warmup 100]
-                                   [--concurrency 8] [--workers 2] [--json]
+                                   [--repeats 3] [--concurrency 8] [--workers 2] [--json]
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class Plan:
     warmup: int  # sent first, not measured
     concurrency: int  # client threads
     workers: int  # gunicorn workers
+    repeats: int = 3  # measured runs per model and mode; figures are their medians
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ class Row:
     comments_per_s: float
     p50_ms: float
     p99_ms: float
+    requests_per_s_low: float  # the range of requests/s over the repeats
+    requests_per_s_high: float
 
 
 def free_port() -> int:
@@ -157,10 +161,12 @@ def measure(model: Path, texts: list[str], plan: Plan) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="web-load-") as workdir, \
             gunicorn_server(model, Path(workdir), plan.workers) as server:
         for mode, batch in (("single", 1), (f"batch {BATCH}", BATCH)):
-            seconds, latencies = load(server, bodies(texts, plan.warmup + plan.requests, batch), plan)
-            p50, p99 = (round(float(np.percentile(latencies, q)), 2) for q in (50, 99))
-            rows.append(Row(manifest.model_id, manifest.kind, mode, plan.requests, round(plan.requests / seconds, 1),
-                            round(plan.requests * batch / seconds, 1), p50, p99))
+            runs = [load(server, bodies(texts, plan.warmup + plan.requests, batch), plan) for _ in range(plan.repeats)]
+            per_s = np.array([plan.requests / seconds for seconds, _ in runs])
+            p50, p99 = (round(float(np.median([np.percentile(lat, q) for _, lat in runs])), 2) for q in (50, 99))
+            rows.append(Row(manifest.model_id, manifest.kind, mode, plan.requests, round(float(np.median(per_s)), 1),
+                            round(float(np.median(per_s)) * batch, 1), p50, p99, round(float(per_s.min()), 1),
+                            round(float(per_s.max()), 1)))
     return rows
 
 
@@ -170,9 +176,10 @@ def format_table(cells: list[tuple[str, ...]]) -> str:
 
 
 def table(rows: list[Row]) -> str:
-    header = ("model", "kind", "mode", "requests", "req/s", "comments/s", "p50 ms", "p99 ms")
+    header = ("model", "kind", "mode", "requests", "req/s", "comments/s", "p50 ms", "p99 ms", "req/s range")
     return format_table([header] + [(r.model, r.kind, r.mode, str(r.requests), f"{r.requests_per_s:,.1f}",
-                                     f"{r.comments_per_s:,.1f}", f"{r.p50_ms:.2f}", f"{r.p99_ms:.2f}") for r in rows])
+                                     f"{r.comments_per_s:,.1f}", f"{r.p50_ms:.2f}", f"{r.p99_ms:.2f}",
+                                     f"{r.requests_per_s_low:,.1f}-{r.requests_per_s_high:,.1f}") for r in rows])
 
 
 def side_by_side(student: list[Row], other: list[Row]) -> str:
@@ -195,11 +202,12 @@ def main() -> None:
                         help="A teacher, or any second saved model, to serve the same way and compare.")
     parser.add_argument("--requests", type=int, default=400, help="Measured requests per model and mode.")
     parser.add_argument("--warmup", type=int, default=100, help="Requests sent first and not measured.")
+    parser.add_argument("--repeats", type=int, default=3, help="Measured runs per model and mode (median, range).")
     parser.add_argument("--concurrency", type=int, default=8, help="Client threads.")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers.")
     parser.add_argument("--json", action="store_true", help="Print the rows as JSON instead of a table.")
     args = parser.parse_args()
-    plan = Plan(args.requests, args.warmup, args.concurrency, args.workers)
+    plan = Plan(args.requests, args.warmup, args.concurrency, args.workers, args.repeats)
 
     texts = [r.text for r in load_records("demo")]
     student = measure(args.student or ensure_default_model(), texts, plan)
@@ -208,7 +216,8 @@ def main() -> None:
         print(json.dumps([asdict(r) for r in student + other], indent=2))
         return
     print(f"POST /api/v1/moderate, gunicorn --workers {plan.workers} on loopback, {plan.concurrency} client threads, "
-          f"{plan.requests} measured requests per row after {plan.warmup} unmeasured ({os.cpu_count()} CPUs)\n")
+          f"{plan.requests} measured requests per run after {plan.warmup} unmeasured, median of {plan.repeats} runs "
+          f"({os.cpu_count()} CPUs)\n")
     print(table(student + other))
     if other:
         print("\n" + side_by_side(student, other))

@@ -17,16 +17,20 @@ def test_web_load_prints_student_and_second_model_side_by_side(tmp_path, default
     second = tmp_path / "second"
     shutil.copytree(default_model, second)
     command = [sys.executable, str(ROOT / "benchmarks" / "web_load.py"), "--student", str(default_model),
-               "--teacher", str(second), "--requests", "6", "--warmup", "2", "--concurrency", "2", "--workers", "1"]
+               "--teacher", str(second), "--requests", "6", "--warmup", "2", "--concurrency", "2", "--workers", "1",
+               "--repeats", "2"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     model_id = read_manifest(default_model).model_id
     rows = [line.split() for line in result.stdout.splitlines() if line.startswith(model_id)]
-    # model, kind, mode (one or two words), requests, req/s, comments/s, p50 ms, p99 ms
-    assert [" ".join(row[2:-5]) for row in rows] == ["single", "batch 32"] * 2
+    # model, kind, mode (one or two words), requests, req/s, comments/s, p50 ms, p99 ms, req/s range
+    assert [" ".join(row[2:-6]) for row in rows] == ["single", "batch 32"] * 2
     for row in rows:
+        row, low_high = row[:-1], row[-1].replace(",", "")
         requests, per_s, comments_per_s = int(row[-5]), float(row[-4].replace(",", "")), float(row[-3].replace(",", ""))
         assert requests == 6 and per_s > 0 and 0 < float(row[-2]) <= float(row[-1])
+        low, high = (float(v) for v in low_high.split("-"))
+        assert low <= per_s <= high
         per_request = 32 if row[2] == "batch" else 1  # req/s is printed to 0.1: that rounding, times 32
         assert comments_per_s == pytest.approx(per_s * per_request, abs=0.05 * per_request + 0.05)
     side = result.stdout.split("student advantage", 1)[1].strip().splitlines()
