@@ -8,7 +8,10 @@ Vocabulary used by every audit and by the report:
   template sets, that were built from one identity term (``Record.terms``). A row may be in several groups;
 - the **background** of a group is every other row of its slice;
 - a group with fewer rows than ``min_slice`` is **too small**: it is reported, flagged and left out of
-  every aggregate (power means, worst identities, summary numbers), never silently dropped;
+  every aggregate (power means, worst identities, summary numbers), never silently dropped. Smallness is
+  also judged per class: a bias AUC with fewer than ``min_slice`` rows on either side of its comparison,
+  and an error rate with fewer than ``min_slice`` rows of its class, is shown flagged and never drives a
+  headline or a "significant" flag;
 - an AUC over rows of one class only is **undefined**: reported as ``None`` with the reason, never 0.5.
 
 Scorers are passed to audits in order: the model under audit first, then a reference (typically the
@@ -82,10 +85,14 @@ class AuditSettings:
 
 @dataclass(frozen=True)
 class Measured:
-    """A metric value, or ``None`` with the reason it is undefined."""
+    """A metric value, or ``None`` with the reason it is undefined; ``too_small`` (with the reason) when it
+    rests on too few rows of a class to count; ``low``/``high`` its confidence interval where known."""
 
     value: float | None
     reason: str | None = None
+    too_small: bool = False
+    low: float | None = None
+    high: float | None = None
 
 
 # --- slices and groups ------------------------------------------------------------------------------
@@ -164,13 +171,37 @@ def auc_mask(metric: str, labels: np.ndarray, member: np.ndarray) -> np.ndarray:
     return ((member == pos_in) & toxic) | ((member == neg_in) & ~toxic)
 
 
-def bias_aucs(labels: np.ndarray, scores: np.ndarray, member: np.ndarray) -> dict[str, Measured]:
-    """Subgroup, BPSN and BNSP AUC of one group against its background."""
+def bias_aucs(labels: np.ndarray, scores: np.ndarray, member: np.ndarray, min_class: int = 1,
+              confidence: float = 0.95) -> dict[str, Measured]:
+    """Subgroup, BPSN and BNSP AUC of one group against its background, each with its DeLong interval;
+    an AUC with fewer than ``min_class`` rows on either side is flagged ``too_small``."""
     out = {}
     for metric, (pos, neg) in AUC_SETS.items():
         mask = auc_mask(metric, labels, member)
-        out[metric] = auc(labels[mask], scores[mask], _describe(pos), _describe(neg))
+        measured = auc(labels[mask], scores[mask], _describe(pos), _describe(neg))
+        n_pos = int(labels[mask].sum())
+        n_neg = int(mask.sum()) - n_pos
+        if measured.value is None:
+            out[metric] = measured
+            continue
+        low, high = auc_interval(labels[mask], scores[mask], confidence)
+        small = min(n_pos, n_neg) < min_class
+        reason = (f"too few rows: {n_pos} {_describe(pos)}, {n_neg} {_describe(neg)} (fewer than {min_class} "
+                  "of a class, --min-slice)") if small else None
+        out[metric] = Measured(measured.value, reason, small, low, high)
     return out
+
+
+def auc_interval(labels: np.ndarray, scores: np.ndarray, confidence: float) -> tuple[float | None, float | None]:
+    """The DeLong confidence interval of one AUC, clipped to [0, 1]; None with fewer than two rows of a class."""
+    from scipy.stats import norm
+
+    try:
+        aucs, cov = delong(labels, scores)
+    except ValueError:
+        return None, None
+    half = float(norm.ppf(0.5 + confidence / 2)) * math.sqrt(max(float(cov[0, 0]), 0.0))
+    return max(0.0, float(aucs[0]) - half), min(1.0, float(aucs[0]) + half)
 
 
 def power_mean(values: Sequence[float], p: float = POWER) -> float:
@@ -210,6 +241,8 @@ def final_bias_metric(overall: Measured, per_group: Mapping[str, Mapping[str, Me
         for name, row in per_group.items():
             if name in small:
                 excluded[metric].append((name, "group too small (--min-slice)"))
+            elif row[metric].too_small:
+                excluded[metric].append((name, row[metric].reason or "too few rows of a class"))
             elif row[metric].value is None:
                 excluded[metric].append((name, row[metric].reason or "undefined"))
             else:
@@ -281,7 +314,29 @@ def auc_delta(labels: np.ndarray, scores_a: np.ndarray, scores_b: np.ndarray, co
     return Delta(a.value, b.value, delta, delta - z * se, delta + z * se)
 
 
-# --- error rates at the decision threshold, with bootstrap intervals ----------------------------------
+# --- error rates at the decision threshold ------------------------------------------------------------
+
+
+def wilson(k: int, n: int, confidence: float = 0.95) -> tuple[float | None, float | None]:
+    """Wilson score interval of a proportion k / n: right for small counts and rates near 0 or 1 (0 of 6
+    gives [0, 0.39], where a bootstrap gives [0, 0]). None when n is 0."""
+    from scipy.stats import binomtest
+
+    if n == 0:
+        return None, None
+    ci = binomtest(k, n).proportion_ci(confidence_level=confidence, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
+def newcombe(k1: int, n1: int, k2: int, n2: int, confidence: float = 0.95) -> tuple[float | None, float | None]:
+    """Newcombe's hybrid score interval (his method 10, 1998) of the difference k1/n1 - k2/n2 of two
+    independent proportions, built from their Wilson intervals. None when either n is 0."""
+    (l1, u1), (l2, u2) = wilson(k1, n1, confidence), wilson(k2, n2, confidence)
+    if l1 is None or l2 is None:
+        return None, None
+    p1, p2 = k1 / n1, k2 / n2
+    d = p1 - p2
+    return d - math.hypot(p1 - l1, u2 - p2), d + math.hypot(u1 - p1, p2 - l2)
 
 RATES = ("fpr", "fnr")
 _RATE_CLASS = {"fpr": 0, "fnr": 1}  # fpr: errors among non-toxic rows; fnr: among toxic rows

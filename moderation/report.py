@@ -59,12 +59,14 @@ class Panel:
     high: str | None = None
     reference: Mapping[str, float | None] = field(default_factory=dict)  # a dashed line per model
     xlim: tuple[float, float] | None = None
+    small: str | None = None  # a row field flagging this metric of that group as resting on too few rows
 
 
 def group_chart(rows: Sequence[Mapping[str, Any]], panels: Sequence[Panel], models: Sequence[str], title: str,
                 label: str = "identity", bars: bool = True) -> bytes:
     """Horizontal bars (or points with interval whiskers) per group, one colour per model, one panel per
-    metric. Too-small groups are hatched and marked; undefined values are written as such."""
+    metric. Too-small groups (or metrics, ``Panel.small``) are hatched and faded; undefined values are written
+    as such; intervals are whiskers."""
     plt = _pyplot()
     groups = list(dict.fromkeys(r[label] for r in rows))
     small = {r[label] for r in rows if r.get("too_small")}
@@ -85,8 +87,9 @@ def group_chart(rows: Sequence[Mapping[str, Any]], panels: Sequence[Panel], mode
                     ax.text(0.01, p, "undefined", transform=ax.get_yaxis_transform(), va="center", fontsize=7,
                             color="0.4")
                     continue
-                hatch = "///" if g in small else None
-                alpha = 0.45 if g in small else 0.9
+                thin = g in small or bool(panel.small and row.get(panel.small))
+                hatch = "///" if thin else None
+                alpha = 0.45 if thin else 0.9
                 if bars:
                     ax.barh(p, value, height=height, color=colors[model], alpha=alpha, hatch=hatch,
                             label=model if g == groups[0] else None)

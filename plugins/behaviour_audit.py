@@ -8,17 +8,9 @@ from typing import Any
 import numpy as np
 
 from moderation import hookimpl
-from moderation.audit import AuditSettings, slice_scores, worst
+from moderation.audit import AuditSettings, slice_scores, wilson, worst
 from moderation.protocols import AuditResult, Record, Scorer
 from moderation_plugins.behaviour import category_of
-
-
-def wilson(passed: int, rows: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of a pass rate: right for small counts and rates near 0 or 1."""
-    from scipy.stats import binomtest
-
-    ci = binomtest(passed, rows).proportion_ci(confidence_level=confidence, method="wilson")
-    return float(ci.low), float(ci.high)
 
 
 class BehaviourAudit:

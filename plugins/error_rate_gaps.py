@@ -1,4 +1,4 @@
-"""False positive and false negative rate gaps per identity, with bootstrap confidence intervals."""
+"""False positive and false negative rate gaps per identity, with Wilson and Newcombe intervals."""
 
 from __future__ import annotations
 
@@ -12,17 +12,13 @@ from moderation.audit import (
     RATES,
     AuditSettings,
     Group,
-    bootstrap_counts,
-    cell_counts,
     error_rate,
     identity_groups,
-    interval,
     labels_of,
-    rates_from_counts,
-    rng_for,
+    newcombe,
     slice_scores,
     small_note,
-    worst,
+    wilson,
 )
 from moderation.protocols import AuditResult, Record, Scorer
 
@@ -33,56 +29,58 @@ def _none(value: float) -> float | None:
     return None if np.isnan(value) else float(value)
 
 
-def _rate_metrics() -> dict[str, Any]:
-    from fairlearn.metrics import count  # heavy: imported when an audit runs, not when plugins are listed
-
-    # fairlearn's own false_positive_rate returns 0.0 for a group with no negatives; ours says undefined.
-    return {"rows": count, **{rate: (lambda y, f, rate=rate: error_rate(y, f, rate)) for rate in RATES}}
+def _errors(labels: np.ndarray, flagged: np.ndarray, rows: np.ndarray, rate: str) -> tuple[int, int]:
+    """(errors, rows of the rate's class) among ``rows``: flagged non-toxic rows for FPR, missed toxic for FNR."""
+    cls = 0 if rate == "fpr" else 1
+    of_class = rows & (labels == cls)
+    return int((flagged[of_class] != cls).sum()), int(of_class.sum())
 
 
 class ErrorRateGapsAudit:
     """Per identity: false positive and false negative rates at the decision threshold, each with its gap
-    to the slice's overall rate and a bootstrap confidence interval.
+    to the rest of the slice (the rows that do not mention the identity).
 
-    FPR gap > 0: benign comments that mention the identity are flagged more often than benign comments
-    overall (the group is over-moderated). FNR gap > 0: toxic comments about the identity are missed more
-    often (the group is under-protected). Intervals are percentile intervals over bootstrap resamples of
-    the slice's rows (seeded numpy Generator; --resamples, --seed); a gap whose interval excludes 0 is
-    marked significant. Intervals are per comparison, not corrected for the number of groups. Groups
-    smaller than --min-slice are shown flagged and left out of the summary.
+    FPR gap > 0: benign comments that mention the identity are flagged more often than other benign
+    comments (the group is over-moderated). FNR gap > 0: toxic comments about the identity are missed more
+    often (the group is under-protected). Rates carry Wilson score intervals and gaps Newcombe's hybrid
+    score interval for two independent proportions, both right for small counts (0 of 6 is [0, 0.39], not
+    [0, 0]). A gap is significant when its interval excludes 0 and the group has at least --min-slice rows
+    of the rate's class; intervals are per comparison, not corrected for the number of groups. A rate with
+    fewer rows of its class is shown flagged (``fpr_too_small``) and left out of the summary.
     """
 
     name = "error-rate-gaps"
     gates: tuple[str, ...] = ()
 
     def __init__(self, min_slice: int = AuditSettings.min_slice, threshold: float = AuditSettings.threshold,
-                 resamples: int = AuditSettings.resamples, seed: int = AuditSettings.seed,
                  confidence: float = AuditSettings.confidence) -> None:
-        self.settings = AuditSettings(min_slice=min_slice, threshold=threshold, resamples=resamples, seed=seed,
-                                      confidence=confidence)
+        self.settings = AuditSettings(min_slice=min_slice, threshold=threshold, confidence=confidence)
 
     def _group_row(self, data: str, model: str, group: Group, labels: np.ndarray, flagged: np.ndarray) -> dict:
-        from fairlearn.metrics import MetricFrame
-
-        frame = MetricFrame(metrics=_rate_metrics(), y_true=labels, y_pred=flagged, sensitive_features=group.member)
-        mine, overall = frame.by_group.loc[True], frame.overall
         toxic = int(labels[group.member].sum())
         row: dict[str, Any] = {"data": data, "model": model, "identity": group.name, "rows": group.n,
-                               "non_toxic": group.n - toxic, "toxic": toxic, "too_small": group.too_small}
-        counts = cell_counts(group.member, labels, [flagged])
-        boot = bootstrap_counts(counts, self.settings.resamples, rng_for(self.settings.seed, data, model, group.name))
+                               "non_toxic": group.n - toxic, "toxic": toxic}
         notes = []
+        conf = self.settings.confidence
         for rate in RATES:
-            sampled_group, sampled_overall = rates_from_counts(boot, 1, 0, rate)
-            gap = _none(mine[rate] - overall[rate])
-            row[rate], row[f"overall_{rate}"], row[f"{rate}_gap"] = _none(mine[rate]), _none(overall[rate]), gap
-            row[f"{rate}_low"], row[f"{rate}_high"] = interval(sampled_group, self.settings.confidence)
-            low, high = interval(sampled_group - sampled_overall, self.settings.confidence)
+            k, n = _errors(labels, flagged, group.member, rate)
+            k_rest, n_rest = _errors(labels, flagged, ~group.member, rate)
+            mine, rest = (k / n if n else None), (k_rest / n_rest if n_rest else None)
+            gap = None if mine is None or rest is None else mine - rest
+            low, high = newcombe(k, n, k_rest, n_rest, conf)
+            small = min(n, n_rest) < self.settings.min_slice
+            row[rate], row[f"rest_{rate}"], row[f"{rate}_gap"] = mine, rest, gap
+            row[f"{rate}_low"], row[f"{rate}_high"] = wilson(k, n, conf)
             row[f"{rate}_gap_low"], row[f"{rate}_gap_high"] = low, high
-            row[f"{rate}_gap_significant"] = low is not None and (low > 0 or high < 0)
+            row[f"{rate}_too_small"] = small
+            row[f"{rate}_gap_significant"] = not small and low is not None and (low > 0 or high < 0)
+            cls = "non-toxic" if rate == "fpr" else "toxic"
             if gap is None:
-                cls = "non-toxic" if rate == "fpr" else "toxic"
-                notes.append(f"{rate} undefined: no {cls} rows in the group")
+                notes.append(f"{rate} undefined: no {cls} rows in the group or in the rest of the slice")
+            elif small:
+                notes.append(f"{rate}: {n} {cls} rows in the group, {n_rest} in the rest (fewer than "
+                             f"{self.settings.min_slice}): shown, not counted")
+        row["too_small"] = row["fpr_too_small"] and row["fnr_too_small"]
         row["note"] = "; ".join(notes) or None
         return row
 
@@ -105,8 +103,8 @@ class ErrorRateGapsAudit:
                 result.tables["rates"] += [self._group_row(data, model, g, labels, flagged) for g in groups]
             rows = [r for r in result.tables["rates"] if r["data"] == data]
             if rows:
-                panels = [Panel(f"{rate}_gap", f"{RATE_NAMES[rate]} gap (group - overall)",
-                                f"{rate}_gap_low", f"{rate}_gap_high") for rate in RATES]
+                panels = [Panel(f"{rate}_gap", f"{RATE_NAMES[rate]} gap (group - rest)",
+                                f"{rate}_gap_low", f"{rate}_gap_high", small=f"{rate}_too_small") for rate in RATES]
                 title = (f"FPR and FNR gaps at threshold {threshold:g} on {data} "
                          f"({self.settings.confidence:.0%} intervals)")
                 result.figures[title] = group_chart(rows, panels, models, title, bars=False)
@@ -115,14 +113,12 @@ class ErrorRateGapsAudit:
 
     @staticmethod
     def _summary(rows: list[dict], model: str) -> dict[str, float | None]:
-        def largest(values: Any) -> float:
-            return max(values, key=abs)
-
         summary: dict[str, float | None] = {}
         for rate in RATES:
-            summary[f"largest_{rate}_gap"] = worst(rows, f"{rate}_gap", largest, model=model)
-            summary[f"significant_{rate}_gaps"] = sum(
-                1 for r in rows if r["model"] == model and not r["too_small"] and r[f"{rate}_gap_significant"])
+            counted = [r for r in rows if r["model"] == model and not r[f"{rate}_too_small"]]
+            gaps = [r[f"{rate}_gap"] for r in counted if r[f"{rate}_gap"] is not None]
+            summary[f"largest_{rate}_gap"] = max(gaps, key=abs) if gaps else None
+            summary[f"significant_{rate}_gaps"] = sum(1 for r in counted if r[f"{rate}_gap_significant"])
         return summary
 
 

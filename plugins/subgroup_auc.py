@@ -31,9 +31,13 @@ WORST_SHOWN = 3
 def _identity_row(data: str, model: str, group: Any, labels: np.ndarray, aucs: dict[str, Measured]) -> dict:
     toxic = int(labels[group.member].sum())
     notes = [f"{m}: {aucs[m].reason}" for m in AUC_METRICS if aucs[m].reason]
-    return {"data": data, "model": model, "identity": group.name, "rows": group.n, "toxic": toxic,
-            "non_toxic": group.n - toxic, "too_small": group.too_small,
-            **{m: aucs[m].value for m in AUC_METRICS}, "note": "; ".join(notes) or None}
+    row = {"data": data, "model": model, "identity": group.name, "rows": group.n, "toxic": toxic,
+           "non_toxic": group.n - toxic, "too_small": all(aucs[m].too_small or aucs[m].value is None
+                                                           for m in AUC_METRICS)}
+    for m in AUC_METRICS:
+        row |= {m: aucs[m].value, f"{m}_low": aucs[m].low, f"{m}_high": aucs[m].high,
+                f"{m}_too_small": aucs[m].too_small}
+    return row | {"note": "; ".join(notes) or None}
 
 
 def _final_row(data: str, model: str, final: FinalBias) -> dict:
@@ -60,9 +64,9 @@ def _worst_identities(rows: Sequence[dict], data: str, model: str) -> list[dict]
     """The identities with the lowest defined bias AUC (any of the three), worst first."""
     found = []
     for row in rows:
-        if row["data"] != data or row["model"] != model or row["too_small"]:
+        if row["data"] != data or row["model"] != model:
             continue
-        defined = [(row[m], m) for m in AUC_METRICS if row[m] is not None]
+        defined = [(row[m], m) for m in AUC_METRICS if row[m] is not None and not row[f"{m}_too_small"]]
         if defined:
             value, metric = min(defined)
             found.append({"data": data, "identity": row["identity"], "metric": metric, "value": value,
@@ -81,15 +85,18 @@ class SubgroupAucAudit:
 
     Final bias metric (Jigsaw Unintended Bias in Toxicity Classification, Borkan et al. 2019):
     0.25 x overall AUC + 0.25 x the power mean (p = -5) over identities of each of the three; 1.0 is
-    perfect and the power mean is dominated by the worst identities. An identity whose AUC is undefined
-    (one class only) or whose group is too small is left out of that mean and listed under 'excluded'.
+    perfect and the power mean is dominated by the worst identities. Each AUC carries its DeLong interval.
+    An AUC that is undefined (one class only), or that rests on fewer than --min-slice rows on either side
+    of its comparison, is shown (flagged) but left out of that mean, the worst identities and the summary,
+    and listed under 'excluded' with the reason.
     """
 
     name = "subgroup-auc"
     gates = (FINAL_BIAS, "overall_auc", "min_subgroup_auc", "min_bpsn_auc", "min_bnsp_auc")
 
-    def __init__(self, min_slice: int = AuditSettings.min_slice, threshold: float = AuditSettings.threshold) -> None:
-        self.settings = AuditSettings(min_slice=min_slice, threshold=threshold)
+    def __init__(self, min_slice: int = AuditSettings.min_slice, threshold: float = AuditSettings.threshold,
+                 confidence: float = AuditSettings.confidence) -> None:
+        self.settings = AuditSettings(min_slice=min_slice, threshold=threshold, confidence=confidence)
 
     def run(self, scorers: Mapping[str, Scorer], slices: Mapping[str, Sequence[Record]]) -> AuditResult:
         from moderation.report import Panel, group_chart, score_distributions
@@ -105,9 +112,10 @@ class SubgroupAucAudit:
             dists = {}
             for model, scorer in scorers.items():
                 scores = slice_scores(scorer, records)
-                per_group = {g.name: bias_aucs(labels, scores, g.member) for g in groups}
+                per_group = {g.name: bias_aucs(labels, scores, g.member, self.settings.min_slice,
+                                               self.settings.confidence) for g in groups}
                 tables["identities"] += [_identity_row(data, model, g, labels, per_group[g.name]) for g in groups]
-                final = final_bias_metric(auc(labels, scores), per_group, [g.name for g in groups if g.too_small])
+                final = final_bias_metric(auc(labels, scores), per_group)
                 overall[model] = final.overall_auc
                 tables["final"].append(_final_row(data, model, final))
                 tables["excluded"] += _excluded_rows(data, model, final)
@@ -116,8 +124,8 @@ class SubgroupAucAudit:
                 dists[model] = [(g.name, scores[g.member & (labels == 0)], scores[g.member & (labels == 1)])
                                 for g in groups if not g.too_small]
             rows = [r for r in tables["identities"] if r["data"] == data]
-            panels = [Panel(m, m.replace("_", " ").replace("auc", "AUC"), reference=overall, xlim=(0, 1))
-                      for m in AUC_METRICS]
+            panels = [Panel(m, m.replace("_", " ").replace("auc", "AUC"), f"{m}_low", f"{m}_high", reference=overall,
+                            xlim=(0, 1), small=f"{m}_too_small") for m in AUC_METRICS]
             if rows:
                 result.figures[f"Bias AUCs by identity on {data} (dashed: overall AUC)"] = group_chart(
                     rows, panels, models, f"Subgroup, BPSN and BNSP AUC by identity: {data}")
@@ -141,7 +149,8 @@ class SubgroupAucAudit:
         summary = {FINAL_BIAS: worst_final(finals[models[0]]),
                    "overall_auc": worst(tables["final"], "overall_auc", model=models[0])}
         for metric in AUC_METRICS:
-            summary[f"min_{metric}"] = worst(tables["identities"], metric, model=models[0])
+            counted = [r for r in tables["identities"] if not r[f"{metric}_too_small"]]
+            summary[f"min_{metric}"] = worst(counted, metric, model=models[0])
         if len(models) > 1:
             summary[f"reference_{FINAL_BIAS}"] = worst_final(finals[models[1]])
         return summary

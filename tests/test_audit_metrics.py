@@ -25,6 +25,7 @@ from moderation.audit import (
     error_rate,
     final_bias_metric,
     jsonable,
+    newcombe,
     parse_gates,
     power_mean,
     rates_from_counts,
@@ -32,6 +33,7 @@ from moderation.audit import (
     select_audits,
     summarize,
     trained_on,
+    wilson,
 )
 from moderation.plugins import PluginError
 from moderation.protocols import AuditResult, Record
@@ -42,6 +44,15 @@ SCORES = np.array([0.6, 0.2, 0.9, 0.5, 0.1, 0.4, 0.7, 0.8])
 A = np.array([1, 1, 1, 1, 0, 0, 0, 0], dtype=bool)
 B = np.array([1, 0, 0, 0, 1, 0, 1, 1], dtype=bool)
 C = np.array([0, 1, 0, 0, 0, 1, 0, 0], dtype=bool)
+
+
+def test_wilson_and_newcombe_by_the_book():
+    low, high = wilson(0, 6)
+    assert low == 0.0 and high == pytest.approx(0.390, abs=0.001)  # the textbook 0/6 interval
+    assert wilson(0, 0) == (None, None)
+    # Newcombe (1998), example (a): 56/70 - 48/80 = 0.2, hybrid score interval 0.0524 to 0.3339
+    assert newcombe(56, 70, 48, 80) == pytest.approx((0.0524, 0.3339), abs=1e-4)
+    assert newcombe(1, 0, 3, 10) == (None, None)
 
 
 def test_auc_of_one_class_is_undefined_never_half():

@@ -82,14 +82,32 @@ def test_subgroup_auc_by_hand():
     assert len(result.figures) == 2 and all(is_png(f) for f in result.figures.values())
 
 
-def test_subgroup_auc_flags_small_groups_and_leaves_them_out():
-    result = audit("subgroup-auc", min_slice=3).run({"m": TableScorer("m", HAND_SCORES)}, {"hand": HAND})
-    c = by(result.tables["identities"], identity="C")
-    assert c["too_small"] and c["bpsn_auc"] == 1.0  # shown, flagged
-    # BPSN mean over A and B only: ((1 + 0.75^-5) / 2)^(-1/5).
-    assert by(result.tables["final"], data="hand")["bpsn_auc_power_mean"] == pytest.approx(0.825604, abs=1e-6)
-    assert any("fewer than 3 rows" in n and "C (2)" in n for n in result.notes)
-    assert by(result.tables["excluded"], identity="C")["excluded_from"] == "all three: group too small (--min-slice)"
+def test_subgroup_auc_counts_smallness_per_class():
+    # T has 10 rows but only 2 non-toxic ones, scored above every toxic row of the background: its BPSN AUC
+    # is 0.0 on 2 rows and must not drive the headline; U's BNSP rests on T's 2 non-toxic rows likewise.
+    records, scores = rows(*[(f"t{i}", 1, 0.8 + i / 100, ("T",)) for i in range(8)],
+                           ("t8", 0, 0.9, ("T",)), ("t9", 0, 0.95, ("T",)),
+                           *[(f"u{i}", 1, 0.6 + i / 50, ("U",)) for i in range(5)],
+                           *[(f"v{i}", 0, 0.1 + i / 20, ("U",)) for i in range(5)])
+    result = audit("subgroup-auc", min_slice=3).run({"m": TableScorer("m", scores)}, {"x": records})
+    t, u = by(result.tables["identities"], identity="T"), by(result.tables["identities"], identity="U")
+    assert t["bpsn_auc"] == 0.0 and t["bpsn_auc_too_small"] and t["subgroup_auc_too_small"]
+    assert "too few rows: 5 toxic rows in the background, 2 non-toxic rows in the group" in t["note"]
+    assert t["bnsp_auc"] == 1.0 and not t["bnsp_auc_too_small"] and not t["too_small"]
+    assert u["bnsp_auc"] == 0.0 and u["bnsp_auc_too_small"] and (u["subgroup_auc"], u["bpsn_auc"]) == (1.0, 1.0)
+    assert result.summary["min_bpsn_auc"] == 1.0 and result.summary["min_bnsp_auc"] == 1.0
+    final = by(result.tables["final"], data="x")
+    assert final["final_bias_metric"] == pytest.approx(0.25 * final["overall_auc"] + 0.75)
+    assert "bpsn_auc: too few rows" in by(result.tables["excluded"], identity="T")["excluded_from"]
+    assert [w["identity"] for w in result.tables["worst_identities"]] == ["T", "U"]  # from counted metrics only
+    assert all(w["value"] == 1.0 for w in result.tables["worst_identities"])
+
+
+def test_subgroup_auc_carries_delong_intervals():
+    result = audit("subgroup-auc", min_slice=1).run({"m": TableScorer("m", HAND_SCORES)}, {"hand": HAND})
+    a = by(result.tables["identities"], identity="A")
+    assert a["subgroup_auc_low"] <= a["subgroup_auc"] <= a["subgroup_auc_high"]
+    assert 0.0 <= a["subgroup_auc_low"] < a["subgroup_auc_high"] <= 1.0
 
 
 def test_subgroup_auc_on_one_class_is_undefined_not_half():
@@ -124,7 +142,7 @@ def test_nan_scores_are_an_error_naming_the_model():
 
 # Group G: non-toxic 0.7, 0.2, 0.6 (2 of 3 flagged at 0.5), toxic 0.9, 0.3 (1 of 2 missed).
 # Group H: non-toxic 0.1, 0.4, 0.55 (1 of 3 flagged), toxic 0.8, 0.45, 0.95 (1 of 3 missed).
-# Overall: FPR 3/6 = 0.5, FNR 2/5 = 0.4. G: FPR 2/3 (gap +1/6), FNR 1/2 (gap +0.1). H: 1/3 (-1/6), 1/3 (-1/15).
+# Each group's rest is the other: G: FPR 2/3 vs 1/3 (gap +1/3), FNR 1/2 vs 1/3 (gap +1/6); H the opposite.
 GAPS, GAP_SCORES = rows(
     ("g1", 0, 0.7, ("G",)), ("g2", 0, 0.2, ("G",)), ("g3", 0, 0.6, ("G",)), ("g4", 1, 0.9, ("G",)),
     ("g5", 1, 0.3, ("G",)), ("h1", 0, 0.1, ("H",)), ("h2", 0, 0.4, ("H",)), ("h3", 0, 0.55, ("H",)),
@@ -133,36 +151,34 @@ GAPS, GAP_SCORES = rows(
 
 
 def test_error_rate_gaps_by_hand():
-    result = audit("error-rate-gaps", min_slice=1, resamples=300).run({"m": TableScorer("m", GAP_SCORES)},
-                                                                      {"hand": GAPS})
+    result = audit("error-rate-gaps", min_slice=1).run({"m": TableScorer("m", GAP_SCORES)}, {"hand": GAPS})
     g, h = by(result.tables["rates"], identity="G"), by(result.tables["rates"], identity="H")
-    assert (g["fpr"], g["overall_fpr"], g["fpr_gap"]) == pytest.approx((2 / 3, 0.5, 1 / 6))
-    assert (g["fnr"], g["overall_fnr"], g["fnr_gap"]) == pytest.approx((0.5, 0.4, 0.1))
-    assert (h["fpr_gap"], h["fnr_gap"]) == pytest.approx((-1 / 6, -1 / 15))
+    assert (g["fpr"], g["rest_fpr"], g["fpr_gap"]) == pytest.approx((2 / 3, 1 / 3, 1 / 3))
+    assert (g["fnr"], g["rest_fnr"], g["fnr_gap"]) == pytest.approx((0.5, 1 / 3, 1 / 6))
+    assert (h["fpr_gap"], h["fnr_gap"]) == pytest.approx((-1 / 3, -1 / 6))
     assert (g["rows"], g["non_toxic"], g["toxic"]) == (5, 3, 2)
-    for row in (g, h):
-        for rate in ("fpr", "fnr"):
-            assert row[f"{rate}_low"] <= row[rate] <= row[f"{rate}_high"]
-            assert row[f"{rate}_gap_low"] <= row[f"{rate}_gap"] <= row[f"{rate}_gap_high"]
+    # Wilson 2/3: [0.208, 0.939]; Newcombe 2/3 - 1/3: [-0.316, 0.718] (worked by hand from the Wilson limits)
+    assert (g["fpr_low"], g["fpr_high"]) == pytest.approx((0.2077, 0.9385), abs=1e-3)
+    assert (g["fpr_gap_low"], g["fpr_gap_high"]) == pytest.approx((-0.3158, 0.7177), abs=1e-3)
+    assert not g["fpr_gap_significant"]  # 3 rows a side prove nothing
     overall = result.tables["overall"][0]
     assert (overall["fpr"], overall["fnr"], overall["flagged_share"]) == pytest.approx((0.5, 0.4, 6 / 11))
-    # G (+1/6) and H (-1/6) tie on size (up to rounding): either may be reported, but as that group's
-    # signed gap, never as a bare magnitude.
+    # G (+1/3) and H (-1/3) tie on size: either may be reported, but as that group's signed gap.
     largest = result.summary["largest_fpr_gap"]
-    assert abs(largest) == pytest.approx(1 / 6) and largest in (g["fpr_gap"], h["fpr_gap"])
-    assert result.summary["largest_fnr_gap"] == pytest.approx(0.1)
+    assert abs(largest) == pytest.approx(1 / 3) and largest in (g["fpr_gap"], h["fpr_gap"])
+    assert abs(result.summary["largest_fnr_gap"]) == pytest.approx(1 / 6)
     assert is_png(next(iter(result.figures.values())))
 
 
-def test_error_rate_intervals_are_seeded_and_configurable():
-    def interval(seed: int, resamples: int) -> tuple:
-        result = audit("error-rate-gaps", min_slice=1, resamples=resamples, seed=seed).run(
-            {"m": TableScorer("m", GAP_SCORES)}, {"hand": GAPS})
-        g = by(result.tables["rates"], identity="G")
-        return g["fpr_gap_low"], g["fpr_gap_high"]
-
-    assert interval(0, 200) == interval(0, 200)
-    assert interval(0, 200) != interval(1, 200)
+def test_zero_of_six_is_not_significant():
+    # The fairness reviewer's case: 6 non-toxic rows, none flagged, against a rest flagged 10 % of the time.
+    spec = [(f"g{i}", 0, 0.1, ("G",)) for i in range(6)] + [(f"r{i}", 0, 0.9 if i < 10 else 0.1, ("R",))
+                                                            for i in range(100)]
+    records, scores = rows(*spec)
+    result = audit("error-rate-gaps", min_slice=5).run({"m": TableScorer("m", scores)}, {"x": records})
+    g = by(result.tables["rates"], identity="G")
+    assert (g["fpr"], g["fpr_low"]) == (0.0, 0.0) and g["fpr_high"] == pytest.approx(0.390, abs=1e-3)
+    assert g["fpr_gap_low"] < 0 < g["fpr_gap_high"] and not g["fpr_gap_significant"]
 
 
 def flagged_at(rates: dict[str, float], n: int = 400) -> tuple[list[Record], dict[str, float]]:
@@ -184,7 +200,7 @@ def test_error_rate_gap_significance():
     scorer = TableScorer("m", {**biased_scores, **{f"fair {t}": s for t, s in fair_scores.items()}})
     fair = [Record(id=r.id, text=f"fair {r.text}", toxicity=r.toxicity, label=r.label, identities=r.identities)
             for r in fair]
-    result = audit("error-rate-gaps", resamples=500).run({"m": scorer}, {"biased": biased, "fair": fair})
+    result = audit("error-rate-gaps").run({"m": scorer}, {"biased": biased, "fair": fair})
     g = by(result.tables["rates"], data="biased", identity="G")
     assert g["fpr_gap_significant"] and g["fpr_gap_low"] > 0.15
     for name in "GNO":
@@ -196,20 +212,22 @@ def test_error_rate_gap_significance():
 def test_error_rate_of_a_class_the_group_lacks_is_undefined():
     # fairlearn's own false_positive_rate says 0.0 here; the audit must say "undefined".
     records, scores = rows(("a", 1, 0.9, ("T",)), ("b", 1, 0.2, ("T",)), ("c", 0, 0.1, ()), ("d", 0, 0.8, ()))
-    result = audit("error-rate-gaps", min_slice=1, resamples=50).run({"m": TableScorer("m", scores)}, {"x": records})
+    result = audit("error-rate-gaps", min_slice=1).run({"m": TableScorer("m", scores)}, {"x": records})
     t = by(result.tables["rates"], identity="T")
     assert t["fpr"] is None and t["fpr_gap"] is None and t["fpr_gap_low"] is None
     assert "fpr undefined: no non-toxic rows in the group" in t["note"]
     assert t["fnr"] == 0.5
 
 
-def test_small_groups_are_flagged_in_error_rate_gaps():
-    result = audit("error-rate-gaps", min_slice=6, resamples=50).run({"m": TableScorer("m", GAP_SCORES)},
-                                                                     {"hand": GAPS})
-    assert by(result.tables["rates"], identity="G")["too_small"] and not by(result.tables["rates"], identity="H")[
-        "too_small"]
-    assert any("G (5)" in n for n in result.notes)
-    assert result.summary["largest_fpr_gap"] == pytest.approx(-1 / 6)  # H only: G is too small
+def test_error_rates_count_smallness_per_class():
+    # min 3 of a class: FPR has 3 non-toxic rows on each side and counts; FNR has 2 toxic rows in G (and 2
+    # in H's rest), so neither FNR gap counts, however large.
+    result = audit("error-rate-gaps", min_slice=3).run({"m": TableScorer("m", GAP_SCORES)}, {"hand": GAPS})
+    g, h = by(result.tables["rates"], identity="G"), by(result.tables["rates"], identity="H")
+    assert not g["fpr_too_small"] and g["fnr_too_small"] and h["fnr_too_small"] and not g["too_small"]
+    assert "fnr: 2 toxic rows in the group, 3 in the rest (fewer than 3): shown, not counted" in g["note"]
+    assert result.summary["largest_fnr_gap"] is None and result.summary["significant_fnr_gaps"] == 0
+    assert abs(result.summary["largest_fpr_gap"]) == pytest.approx(1 / 3)
 
 
 # --- templates ------------------------------------------------------------------------------------------
@@ -332,10 +350,10 @@ def test_amplification_needs_two_models():
 
 
 def test_largest_gap_keeps_its_sign():
-    rows = [{"model": "m", "too_small": False, "fpr_gap": 0.1, "fnr_gap": -0.05, "fpr_gap_significant": True,
-             "fnr_gap_significant": False},
-            {"model": "m", "too_small": False, "fpr_gap": -0.3, "fnr_gap": 0.02, "fpr_gap_significant": False,
-             "fnr_gap_significant": False}]
+    rows = [{"model": "m", "fpr_too_small": False, "fnr_too_small": False, "fpr_gap": 0.1, "fnr_gap": -0.05,
+             "fpr_gap_significant": True, "fnr_gap_significant": False},
+            {"model": "m", "fpr_too_small": False, "fnr_too_small": False, "fpr_gap": -0.3, "fnr_gap": 0.02,
+             "fpr_gap_significant": False, "fnr_gap_significant": False}]
     summary = type(audit("error-rate-gaps"))._summary(rows, "m")
     assert summary["largest_fpr_gap"] == -0.3 and summary["largest_fnr_gap"] == -0.05
     assert summary["significant_fpr_gaps"] == 1

@@ -12,7 +12,7 @@ from moderation.augment import counterfactuals, swap
 from moderation.data import HELD_OUT, load, make_record
 from moderation.policy import Policy, choose, recommended
 from moderation_plugins.behaviour import category_of, evade
-from moderation_plugins.behaviour_audit import BehaviourAudit, wilson
+from moderation_plugins.behaviour_audit import BehaviourAudit
 
 CATEGORIES = {"identity_benign", "self_identification", "derogation", "dehumanisation", "threat", "exclusion",
               "negated_attack", "counter_speech", "profanity_untargeted", "insult_person",
@@ -66,11 +66,6 @@ def test_behaviour_audit_counts_passes_per_category(behaviour):
     assert result.summary["min_behaviour_pass_rate"] == 0.0
     toxic_share = np.mean([r.label for r in slice_])
     assert result.summary["behaviour_pass_rate"] == pytest.approx(toxic_share)
-
-
-def test_wilson_interval_is_wide_for_small_counts():
-    low, high = wilson(0, 6)
-    assert low == 0.0 and high == pytest.approx(0.390, abs=0.001)  # the textbook 0/6 interval
 
 
 def test_identity_swaps_keep_label_split_and_group():

@@ -103,11 +103,12 @@ def _load_slices(names: list[str], data_dir: Path | None, limit: int | None,
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Report folder to write (report.html, report.json, summary.md), e.g. reports/NAME.")
 @click.option("--min-slice", type=click.IntRange(1), default=AuditSettings.min_slice, show_default=True,
-              help="Identity groups with fewer rows are reported as too small and left out of aggregates.")
+              help="Rows of each class a metric needs (e.g. a group's non-toxic rows for its FPR or BPSN AUC); "
+                   "metrics on fewer are shown, flagged small, and left out of aggregates and headlines.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=AuditSettings.threshold, show_default=True,
               help="Decision threshold for false positive and false negative rates.")
 @click.option("--resamples", type=click.IntRange(1), default=AuditSettings.resamples, show_default=True,
-              help="Bootstrap resamples for confidence intervals.")
+              help="Bootstrap resamples for the amplification audit's paired gap intervals.")
 @click.option("--seed", type=click.IntRange(0), default=AuditSettings.seed, show_default=True,
               help="Seed of the bootstrap.")
 @click.option("--fail-under", "fail_under", multiple=True, metavar="METRIC=VALUE",
