@@ -1,0 +1,47 @@
+"""The command line itself: lazy verbs, fast help and completion, -h."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+import time
+
+from moderation.cli import VERBS
+from tests.conftest import BIN, run_cli
+
+HEAVY = ("pandas", "scipy", "sklearn", "torch", "transformers")
+
+
+def test_help_imports_no_heavy_library():
+    code = ("import sys; from moderation.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_help_and_completion_answer_fast():
+    env = {**os.environ, "COMP_WORDS": "moderation sc", "COMP_CWORD": "1", "_MODERATION_COMPLETE": "bash_complete"}
+    for args, extra in ((["--help"], {}), (["-h"], {}), ([], env)):
+        start = time.perf_counter()
+        result = subprocess.run([str(BIN / "moderation"), *args], capture_output=True, text=True,
+                                env=extra or None, timeout=60)
+        elapsed = time.perf_counter() - start
+        assert result.returncode == 0, result.stderr
+        assert elapsed < 1.5, f"{args or 'completion'} took {elapsed:.2f}s"  # ~0.15 s on a quiet machine
+    assert "plain,score" in result.stdout
+
+
+def test_the_verb_summaries_match_the_commands():
+    for name, summary in VERBS.items():
+        command = importlib.import_module(f"moderation.commands.{name}").command
+        assert command.get_short_help_str(limit=1000) == summary, name
+
+
+def test_h_works_on_every_verb():
+    result = run_cli("score", "-h")
+    assert result.returncode == 0 and "--input" in result.stdout
+    assert run_cli("nosuchverb").returncode == 2
