@@ -93,11 +93,11 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 120) -> d
 
 
 @contextmanager
-def gunicorn_server(model: Path, workdir: Path, workers: int = 2,
-                    settings: dict[str, str] | None = None) -> Iterator[Server]:
-    """gunicorn serving ``model`` with a fresh database in ``workdir`` and an API token for it,
-    started exactly as the README's production recipe does."""
-    database = f"sqlite:///{workdir / 'web.db'}"
+def gunicorn_server(model: Path, workdir: Path, workers: int = 2, settings: dict[str, str] | None = None,
+                    database: str | None = None) -> Iterator[Server]:
+    """gunicorn serving ``model`` with a fresh database (SQLite in ``workdir`` unless given) and an API
+    token for it, started exactly as the README's production recipe does."""
+    database = database or f"sqlite:///{workdir / 'web.db'}"
     store = Store(database)
     store.create_schema()
     token, _ = create_token(store, "load-test")

@@ -35,11 +35,11 @@ def logged_in(url: str) -> urllib.request.OpenerDirector:
     return browser
 
 
-def test_gunicorn_with_two_workers_serves_and_loses_no_writes(tmp_path, default_model):
+def test_gunicorn_with_two_workers_serves_and_loses_no_writes(tmp_path, default_model, database_url):
     bench = load_benchmark()
     # Every comment enters the queue, so that every request is a database write.
     settings = {"MODERATION_REVIEW_THRESHOLD": "0", "MODERATION_BLOCK_THRESHOLD": "1"}
-    with bench.gunicorn_server(default_model, tmp_path, workers=2, settings=settings) as server:
+    with bench.gunicorn_server(default_model, tmp_path, workers=2, settings=settings, database=database_url) as server:
         health = bench.wait_healthy(f"{server.url}/api/v1/health", server.process)
         assert health == {"status": "ok", "database": "ok", "model": read_manifest(default_model).model_id}
         if Path("/proc/self/task").exists():
@@ -60,7 +60,7 @@ def test_gunicorn_with_two_workers_serves_and_loses_no_writes(tmp_path, default_
             ids = [i for batch_ids in pool.map(client, range(CLIENTS)) for i in batch_ids]
 
         # Each worker read the same persisted secret key, so a session made by one is valid in the other.
-        create_user(Store(f"sqlite:///{tmp_path / 'web.db'}"), "mod", PASSWORD)
+        create_user(Store(database_url), "mod", PASSWORD)
         browser = logged_in(server.url)
 
         def open_queue(_: int) -> tuple[int, str]:
@@ -72,7 +72,7 @@ def test_gunicorn_with_two_workers_serves_and_loses_no_writes(tmp_path, default_
             pages = list(pool.map(open_queue, range(40)))
         assert pages == [(200, f"{server.url}/queue?status=all")] * 40
 
-    rows = Store(f"sqlite:///{tmp_path / 'web.db'}").comments_page(None, 1, 10_000).items
+    rows = Store(database_url).comments_page(None, 1, 10_000).items
     concurrent = {c.id: c.text for c in rows if c.text.startswith("client ")}
     assert len(ids) == len(set(ids)) == CLIENTS * PER_CLIENT
     assert set(concurrent) == set(ids)

@@ -1,44 +1,22 @@
 """The queue database: nothing lost under concurrent writers (threads and processes) or across restarts.
 
-Every test runs on SQLite; set MODERATION_TEST_POSTGRES_URL to a PostgreSQL URL allowed to create
-databases (e.g. postgresql+psycopg://postgres@/postgres?host=/run/postgresql) to run them there too.
+Every test runs on SQLite and on PostgreSQL: a throwaway PostgreSQL 15 server the test run starts
+(tests/conftest.py), or the server at MODERATION_TEST_POSTGRES_URL (a URL allowed to create databases).
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import os
 import threading
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import create_engine
-from sqlalchemy.engine import make_url
 
 from moderation_web.store import AlreadyDecided, NewComment, NotFound, Store, StoreError
 from tests.web_support import make_app, new_token, services
 
 THREADS, PER_THREAD = 12, 20
-POSTGRES_ADMIN_URL = os.environ.get("MODERATION_TEST_POSTGRES_URL")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path):
-    """A fresh, empty database: an SQLite file, or a new PostgreSQL database dropped afterwards."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'web.db'}"
-        return
-    if not POSTGRES_ADMIN_URL:
-        pytest.skip("set MODERATION_TEST_POSTGRES_URL to run the store tests on PostgreSQL too")
-    name = f"moderation_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-    admin.dispose()
 
 
 def flagged(text: str) -> NewComment:
