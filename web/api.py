@@ -1,4 +1,5 @@
-"""The JSON API, version 1: ``POST /api/v1/moderate`` (bearer token) and ``GET /api/v1/health`` (open).
+"""The JSON API, version 1: ``POST /api/v1/moderate`` and ``POST /api/v1/feedback`` (bearer token), and
+``GET /api/v1/health`` (open).
 
 Errors are JSON objects ``{"error": "..."}`` with the HTTP status (see ``errors.py``).
 """
@@ -13,9 +14,10 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
-from moderation.scoring import InputError, check_text
+from moderation.scoring import InputError, check_text, score_texts
 from moderation_web.auth import token_required
 from moderation_web.service import Outcome, Verdict, services
+from moderation_web.store import APPROVED, REJECTED, NewComment
 
 FIELDS = ("text", "texts")
 
@@ -63,22 +65,45 @@ def _common(outcome: Outcome) -> dict[str, Any]:
             "thresholds": {"review": policy.review, "block": policy.block}}
 
 
-@bp.post("/moderate")
-@token_required
-def moderate() -> ResponseReturnValue:
+def _json_body() -> Any:
     if not request.is_json:
         raise UnsupportedMediaType("Send JSON with the header Content-Type: application/json.")
     try:
-        body = json.loads(request.get_data())
+        return json.loads(request.get_data())
     except ValueError:
         raise BadRequest("The body is not valid JSON.") from None
     except RecursionError:
         raise BadRequest("The body is JSON nested too deeply; send {\"text\": \"...\"}.") from None
-    texts, single = _texts(body)
+
+
+@bp.post("/moderate")
+@token_required
+def moderate() -> ResponseReturnValue:
+    texts, single = _texts(_json_body())
     outcome = services().moderate(texts, source="api", submitted_by=g.api_client)
     if single:
         return jsonify({**_verdict(outcome.verdicts[0]), **_common(outcome)})
     return jsonify({"results": [_verdict(v) for v in outcome.verdicts], **_common(outcome)})
+
+
+@bp.post("/feedback")
+@token_required
+def feedback() -> ResponseReturnValue:
+    """A corrected label for a text, as Perspective's ``suggestscore``: ``{"text": "...", "toxic": true}``.
+    Stored with the serving model's score as a decided comment; the ``reviews`` data set reads it back."""
+    body = _json_body()
+    if not isinstance(body, dict) or set(body) != {"text", "toxic"} or not isinstance(body["toxic"], bool):
+        raise BadRequest('Send {"text": "...", "toxic": true|false}: the text and whether it is toxic.')
+    try:
+        text = check_text(body["text"])
+    except InputError as exc:
+        raise BadRequest(str(exc)) from None
+    svc = services()
+    score = float(score_texts(svc.model.scorer, [text])[0])
+    item = NewComment(text, score, svc.policy.decide(score), svc.model.model_id, "feedback", g.api_client)
+    comment = svc.store.record_feedback(item, REJECTED if body["toxic"] else APPROVED)
+    return jsonify({"id": comment.id, "toxic": body["toxic"], "score": round(score, 6),
+                    "model": comment.model}), 201
 
 
 @bp.get("/health")

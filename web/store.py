@@ -56,7 +56,7 @@ comments = Table(
     Column("score", Float, nullable=False),
     Column("decision", String(16), nullable=False),  # the policy's decision: review or block
     Column("model", String(200), nullable=False),
-    Column("source", String(16), nullable=False),  # form or api
+    Column("source", String(16), nullable=False),  # form, api or feedback
     Column("submitted_by", String(200), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("status", String(16), nullable=False, default=PENDING),
@@ -364,6 +364,25 @@ class Store:
         if not changed:
             raise AlreadyDecided(comment)
         return comment
+
+    def record_feedback(self, item: NewComment, status: str) -> Comment:
+        """A label a client sends (``POST /api/v1/feedback``), stored as an already-decided comment, so that
+        moderators' decisions and clients' corrections are one set of labels (the ``reviews`` data set)."""
+        if status not in (APPROVED, REJECTED):
+            raise ValueError(f"a label is {APPROVED} or {REJECTED}, not {status!r}")
+        now = utcnow()
+        with self._tx(write=True) as conn:
+            row = conn.execute(insert(comments).values(
+                **asdict(item), created_at=now, status=status, reviewer=item.submitted_by, reviewed_at=now,
+                reason="feedback").returning(*comments.c)).one()
+        return _record(Comment, row)
+
+    def decided(self) -> list[Comment]:
+        """Every approved or rejected comment, oldest decision first: the moderators' labels."""
+        with self._tx() as conn:
+            rows = conn.execute(select(comments).where(comments.c.status != PENDING)
+                                .order_by(comments.c.reviewed_at, comments.c.id)).all()
+        return [_record(Comment, r) for r in rows]
 
     # Moderators
 
