@@ -21,6 +21,7 @@ VERBS = {
     "evaluate": "Measure MODEL on one split of DATA.",
     "label": "Score one split of DATA with MODEL (a teacher, prompted or fine-tuned) into a parquet file of id, "
              "text, text_hash, score, model_fingerprint.",
+    "models": "Saved models: the shipped default, the models folder, any path.",
     "plugins": "List every installed plugin, and any that failed to load.",
     "prompt": "Prompt strategies (zero-, one-, few-shot, k-NN few-shot) for promptable teachers.",
     "score": "Score one TEXT ('-' reads it from stdin), or a whole file with --input and --out.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import subprocess
 import sys
@@ -45,3 +46,22 @@ def test_h_works_on_every_verb():
     result = run_cli("score", "-h")
     assert result.returncode == 0 and "--input" in result.stdout
     assert run_cli("nosuchverb").returncode == 2
+
+
+def test_models_list_and_show(default_model, tmp_path):
+    import shutil
+
+    shutil.copytree(default_model, tmp_path / "a" / "copy")
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "manifest.json").write_text("{not json")
+    listed = json.loads(run_cli("models", "list", str(tmp_path), "--json").stdout)
+    paths = [m["path"] for m in listed["models"]]
+    assert paths == [str(default_model), str(tmp_path / "a" / "copy")]
+    assert listed["models"][0]["default"] and not listed["models"][1]["default"]
+    assert listed["unreadable"][0]["path"] == str(tmp_path / "broken") and "corrupt" in listed["unreadable"][0]["error"]
+    shown = run_cli("models", "show")
+    model_id = json.loads(run_cli("models", "show", "--json").stdout)["id"]
+    assert shown.returncode == 0 and model_id in shown.stdout and "policy: review at" in shown.stdout
+    assert run_cli("models", "show", "--card").stdout.startswith("# ")
+    missing = run_cli("models", "show", str(tmp_path / "nowhere"))
+    assert missing.returncode == 1 and "does not exist" in missing.stderr
