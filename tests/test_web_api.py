@@ -196,3 +196,29 @@ def test_a_failing_model_is_a_json_500_that_queues_nothing(app, client, auth, mo
     assert response.status_code == 500 and response.is_json
     assert "/secret/path" not in response.text  # the details go to the log, not to the caller
     assert services(app).store.status_counts() == before
+
+
+def test_the_openapi_description_matches_live_responses(app, client, auth):
+    import jsonschema
+    from jsonschema.validators import Draft202012Validator
+
+    document = client.get("/api/v1/openapi.json").json
+    assert document["openapi"].startswith("3.1") and set(document["paths"]) >= {"/api/v1/moderate",
+                                                                                 "/api/v1/feedback", "/api/v1/health"}
+
+    def check(response, path: str, method: str) -> None:
+        schema = document["paths"][path][method]["responses"][str(response.status_code)]["content"][
+            "application/json"]["schema"]
+        Draft202012Validator({**schema, "components": document["components"]}).validate(response.json)
+
+    for body in ({"text": TOXIC}, {"texts": [CLEAN, TOXIC]}):
+        request_schema = document["paths"]["/api/v1/moderate"]["post"]["requestBody"]["content"]["application/json"]
+        Draft202012Validator({**request_schema["schema"], "components": document["components"]}).validate(body)
+        check(client.post("/api/v1/moderate", json=body, headers=auth), "/api/v1/moderate", "post")
+    check(client.post("/api/v1/moderate", json={"text": ""}, headers=auth), "/api/v1/moderate", "post")
+    check(client.post("/api/v1/moderate", json={"text": "x"}), "/api/v1/moderate", "post")
+    check(client.post("/api/v1/feedback", json={"text": CLEAN, "toxic": False}, headers=auth), "/api/v1/feedback",
+          "post")
+    check(client.get("/api/v1/health"), "/api/v1/health", "get")
+    with pytest.raises(jsonschema.ValidationError):  # the schemas do constrain: a wrong answer fails them
+        check(type("R", (), {"status_code": 200, "json": {"status": "ok"}})(), "/api/v1/health", "get")

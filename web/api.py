@@ -1,5 +1,5 @@
 """The JSON API, version 1: ``POST /api/v1/moderate`` and ``POST /api/v1/feedback`` (bearer token), and
-``GET /api/v1/health`` (open).
+``GET /api/v1/health`` and ``GET /api/v1/openapi.json`` (open; the description of all of them).
 
 Errors are JSON objects ``{"error": "..."}`` with the HTTP status (see ``errors.py``).
 """
@@ -16,6 +16,7 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from moderation.scoring import InputError, check_text, score_texts
 from moderation_web.auth import token_required
+from moderation_web.openapi import spec
 from moderation_web.service import Outcome, Verdict, services
 from moderation_web.store import APPROVED, REJECTED, NewComment
 
@@ -104,6 +105,11 @@ def feedback() -> ResponseReturnValue:
     comment = svc.store.record_feedback(item, REJECTED if body["toxic"] else APPROVED)
     return jsonify({"id": comment.id, "toxic": body["toxic"], "score": round(score, 6),
                     "model": comment.model}), 201
+
+
+@bp.get("/openapi.json")
+def openapi() -> ResponseReturnValue:
+    return jsonify(spec())
 
 
 @bp.get("/health")
