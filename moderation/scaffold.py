@@ -11,6 +11,12 @@ KINDS = ("student",)
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
 
+def class_name(name: str, kind: str) -> str:
+    """``keyword`` -> ``KeywordStudent``; ``keyword-student`` -> ``KeywordStudent``, not ``KeywordStudentStudent``."""
+    words = name.split("-")
+    return "".join(w.title() for w in words) + ("" if words[-1] == kind else kind.title())
+
+
 def new_plugin(name: str, kind: str, parent: Path) -> Path:
     """Create ``parent/moderation-<name>/`` holding a plugin of ``kind`` named ``name``."""
     if kind not in KINDS:
@@ -23,7 +29,7 @@ def new_plugin(name: str, kind: str, parent: Path) -> Path:
         "dist": f"moderation-{name}",
         "module": f"moderation_{snake}",
         "entry": snake,
-        "cls": "".join(part.title() for part in name.split("-")) + kind.title(),
+        "cls": class_name(name, kind),
     }
     root = parent / values["dist"]
     if root.exists():

@@ -159,6 +159,14 @@ def test_plugins_new_writes_an_installable_package(tmp_path):
                            env={**__import__("os").environ, **env}, cwd=tmp_path, timeout=300)
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert "3 passed" in tests.stdout
+    assert "class KeywordStudent:" in (package / "moderation_keyword_student.py").read_text()
+
+
+def test_scaffolded_class_names_never_repeat_the_kind():
+    from moderation.scaffold import class_name
+
+    assert class_name("keyword-student", "student") == class_name("keyword", "student") == "KeywordStudent"
+    assert class_name("student-of-words", "student") == "StudentOfWordsStudent"
 
 
 def test_plugins_new_refuses_bad_names_and_existing_folders(tmp_path):
