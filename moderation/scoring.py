@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from moderation.policy import Policy
+from moderation.policy import DECISIONS, Policy
 from moderation.protocols import Scorer
 from moderation.tables import InputError, Rejected, Row, open_table, table_format
 
@@ -82,6 +82,7 @@ class FileReport:
     scored: int = 0
     rejected: list[Rejected] = field(default_factory=list)
     rejects_path: Path | None = None
+    decisions: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DECISIONS, 0))
 
 
 def _checked(row: Row | Rejected, text_column: str) -> Row | Rejected:
@@ -99,19 +100,36 @@ def _checked(row: Row | Rejected, text_column: str) -> Row | Rejected:
 
 
 class _Writer:
-    """Writes scored rows in the input's format to a temp file, moved into place when complete."""
+    """Writes scored rows (CSV or JSONL, whatever the input was) to a temp file, moved into place when complete.
+
+    JSONL rows written as CSV take their columns from the first row (nested values as JSON); a later row
+    with fields the first lacks cannot be written and is rejected by ``fits``."""
 
     def __init__(self, path: Path, fmt: str, header: list[str], encoding: str) -> None:
-        self.path, self.fmt = path, fmt
+        self.path, self.fmt, self.header = path, fmt, list(header)
         self.tmp = path.with_name(f".{path.name}.partial")
         self.fh = self.tmp.open("w", encoding=encoding, errors="surrogateescape", newline="")
-        if fmt == "csv":
-            self.csv = csv.writer(self.fh)
-            self.csv.writerow([*header, *OUTPUT_COLUMNS])
+        self.csv = csv.writer(self.fh) if fmt == "csv" else None
+        if self.csv and self.header:
+            self.csv.writerow([*self.header, *OUTPUT_COLUMNS])
+
+    def fits(self, row: Row) -> Row | Rejected:
+        if self.csv is None:
+            return row
+        if not self.header:  # JSONL to CSV: the first row names the columns
+            self.header = list(row.values)
+            self.csv.writerow([*self.header, *OUTPUT_COLUMNS])
+        extra = [k for k in row.values if k not in self.header]
+        if extra:
+            return Rejected(row.line, f"has field(s) {', '.join(extra)} that the first row lacks, so it has no CSV "
+                                      "column; write JSONL instead", row.raw)
+        return row
 
     def write(self, row: Row, score: float, decision: str) -> None:
-        if self.fmt == "csv":
-            self.csv.writerow([*row.values.values(), f"{score:.6f}", decision])
+        if self.csv is not None:
+            cells = [row.values.get(k, "") for k in self.header]
+            cells = [v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for v in cells]
+            self.csv.writerow([*cells, f"{score:.6f}", decision])
         else:
             record = {**row.values, "score": round(score, 6), "decision": decision}
             self.fh.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -142,32 +160,35 @@ def score_file(
     batch_size: int = 256,
     encoding: str = "utf-8",
 ) -> FileReport:
-    """Score every row of a CSV or JSONL file into ``output_path`` (same format, every column kept,
-    ``score`` and ``decision`` added). Rows that cannot be scored go, with their line numbers and
-    reasons, to ``<output>.rejected.csv``."""
+    """Score every row of a CSV or JSONL file into ``output_path`` (CSV or JSONL by its extension: formats
+    convert; every column kept, ``score`` and ``decision`` added). Rows that cannot be scored go, with their
+    line numbers and reasons, to ``<output>.rejected.csv``."""
     policy = policy or Policy()
-    fmt = table_format(input_path)
-    if table_format(output_path) != fmt or output_path.suffix.lower() == ".gz":
-        raise InputError(f"--out must have the input's format ({fmt}, not gzipped): got {output_path.name}")
+    out_format = table_format(output_path)
+    if output_path.suffix.lower() == ".gz":
+        raise InputError(f"--out is written uncompressed: drop the .gz from {output_path.name}")
     if not output_path.parent.is_dir():
         raise InputError(f"--out {output_path}: the folder {output_path.parent} does not exist; create it first")
     table = open_table(input_path, encoding, required=[text_column])
     if taken := [c for c in OUTPUT_COLUMNS if c in table.header]:
         raise InputError(f"{input_path} already has column(s) {', '.join(taken)}; rename them before scoring")
     report = FileReport(output=output_path)
-    writer = _Writer(output_path, table.format, table.header, "utf-8")
+    writer = _Writer(output_path, out_format, table.header if table.format == "csv" else [], "utf-8")
     batch: list[Row] = []
 
     def flush() -> None:
         scores = score_texts(scorer, [r.values[text_column] for r in batch], batch_size)
         for row, score in zip(batch, scores, strict=True):
-            writer.write(row, float(score), policy.decide(float(score)))
+            decision = policy.decide(float(score))
+            writer.write(row, float(score), decision)
+            report.decisions[decision] += 1
         report.scored += len(batch)
         batch.clear()
 
     try:
         for row in tqdm(table.rows, desc=f"scoring {input_path.name}", unit=" rows", disable=None):
             item = _checked(row, text_column)
+            item = item if isinstance(item, Rejected) else writer.fits(item)
             if isinstance(item, Rejected):
                 report.rejected.append(item)
                 continue

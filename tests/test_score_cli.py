@@ -121,9 +121,11 @@ def test_csv_header_problems(default_model, tmp_path):
     assert taken.returncode == 1 and "already has column(s) score" in taken.stderr
     empty = run_cli("score", "--input", str(write(tmp_path / "c.csv", "")), "--out", str(tmp_path / "o.csv"))
     assert empty.returncode == 1 and "is empty" in empty.stderr
-    mixed = run_cli("score", "--input", str(write(tmp_path / "d.csv", "text\nhi\n")),
-                    "--out", str(tmp_path / "o.jsonl"))
-    assert mixed.returncode == 1 and "must have the input's format" in mixed.stderr
+    converted = run_cli("score", "--input", str(write(tmp_path / "d.csv", "text\nhi\n")),
+                        "--out", str(tmp_path / "o.jsonl"))  # CSV in, JSONL out: formats convert
+    assert converted.returncode == 0 and json.loads((tmp_path / "o.jsonl").read_text())["text"] == "hi"
+    gzipped = run_cli("score", "--input", str(tmp_path / "d.csv"), "--out", str(tmp_path / "o.csv.gz"))
+    assert gzipped.returncode == 1 and "written uncompressed" in gzipped.stderr
 
 
 def test_jsonl_scores_objects_and_reports_bad_lines(default_model, tmp_path):
@@ -181,3 +183,32 @@ def test_a_thousand_rows_in_small_batches_keep_their_order(default_model, tmp_pa
     result = run_cli("score", "--json", "--batch-size", "64", "--input", str(source), "--out", str(out))
     assert json.loads(result.stdout)["scored"] == 1000
     assert [int(r["n"]) for r in csv.DictReader(out.open())] == list(range(1000))
+
+
+def test_pipes_and_format_conversion(default_model, tmp_path):
+    piped = run_cli("score", "--input", "-", "--out", "-", "--format", "jsonl", "--json",
+                    input="id,text\n1,you are an idiot\n2,have a nice day\n3,\n")
+    assert piped.returncode == 0, piped.stderr
+    rows = [json.loads(line) for line in piped.stdout.splitlines()]  # stdout holds the rows alone
+    assert [(r["id"], r["text"]) for r in rows] == [("1", "you are an idiot"), ("2", "have a nice day")]
+    assert [r["decision"] for r in rows] == ["block", "allow"]
+    assert "line,reason,raw" in piped.stderr and "text is empty" in piped.stderr  # the rejected row, whole
+    summary = json.loads(piped.stderr.strip().splitlines()[-1])
+    assert summary["decisions"] == {"allow": 1, "review": 0, "block": 1} and summary["scored"] == 2
+
+    out = tmp_path / "out.csv"
+    converted = run_cli("score", "--input", "-", "--out", str(out),
+                        input='{"text": "hello", "meta": {"a": 1}}\n{"text": "you moron"}\n{"text": "x", "new": 2}\n')
+    assert converted.returncode == 0, converted.stderr
+    assert "(1 allow, 0 review, 1 block)" in converted.stdout
+    with out.open(newline="") as fh:
+        table = list(csv.DictReader(fh))
+    assert [(r["text"], r["meta"]) for r in table] == [("hello", '{"a": 1}'), ("you moron", "")]
+    assert "has field(s) new that the first row lacks" in (tmp_path / "out.csv.rejected.csv").read_text()
+
+
+def test_score_dash_scores_one_text_per_line(default_model):
+    result = run_cli("score", "--json", "-", input="you idiot\n\nthanks a lot\n")
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["decision"] for r in rows] == ["block", "allow"]
