@@ -88,6 +88,8 @@ class NgramMlpStudent:
     def score(self, texts: Sequence[str]) -> np.ndarray:
         import torch
 
+        if not texts:
+            return np.zeros(0)
         with torch.inference_mode():
             return torch.sigmoid(self._logits(self._features(list(texts)))).double().numpy()
 

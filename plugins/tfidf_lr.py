@@ -65,6 +65,8 @@ class TfidfLogisticStudent:
         return int(model.coef_.size + model.intercept_.size) if hasattr(model, "coef_") else 0
 
     def score(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros(0)
         return self.pipeline.predict_proba(list(texts))[:, 1]
 
     def save(self, directory: Path) -> None:

@@ -320,3 +320,10 @@ def test_a_strategy_with_only_build_works_with_a_teacher(teachers, test_rows):
         assert teacher.score(texts(test_rows[:3])).shape == (3,)
     finally:
         teacher.strategy = original
+
+
+def test_prompted_teachers_conform(teachers, lm_teacher):
+    from moderation.testing import check_scorer
+
+    for teacher in [*teachers.values(), lm_teacher]:
+        check_scorer(teacher)

@@ -143,3 +143,9 @@ def test_teacher_train_cli_on_demo_data(tiny_encoder, tmp_path):
     assert not (tmp_path / ".teacher.checkpoints").exists()  # cleaned up once the model is saved
     bad = run_cli("teacher", "train", "--data", "demo", "--base", str(tmp_path / "missing"), "--out", str(out))
     assert bad.returncode == 1 and "not a local Hugging Face checkpoint" in bad.stderr
+
+
+def test_the_trained_teacher_conforms(trained):
+    from moderation.testing import check_scorer
+
+    check_scorer(trained)
