@@ -465,9 +465,10 @@ class PromptedTeacher(ABC):
     def raw_scores(self, texts: Sequence[str], prompts: Sequence[Prompt]) -> np.ndarray:
         """Uncalibrated scores (higher = more toxic) for texts and their prompts."""
 
-    def fit(self, train: Sequence[Record], validation: Sequence[Record] | None = None) -> PromptedTeacher:
+    def fit(self, train: Sequence[Record], validation: Sequence[Record] | None = None, *,
+            checkpoint_dir: Path | None = None) -> PromptedTeacher:
         """Take the labeled training rows as exemplar pool and calibration sample (``validation`` is not used:
-        it stays clean for measuring)."""
+        it stays clean for measuring; nothing runs long enough to need ``checkpoint_dir``)."""
         require_trainable(train, PURPOSE)
         rows = labeled_pool(train)
         sample, pool = calibration_split(rows, self.calibration_size, self.seed)

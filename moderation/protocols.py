@@ -60,7 +60,9 @@ class Scorer(Protocol):
 
 @runtime_checkable
 class Teacher(Scorer, Protocol):
-    """A large, slow scorer. Trainable teachers add ``fit(train, validation)`` over ``Record`` lists."""
+    """A large, slow scorer. A trainable teacher adds ``fit(train, validation, *, checkpoint_dir=None)`` over
+    ``Record`` lists (returning self; resuming from ``checkpoint_dir`` when given); one without ``fit``
+    cannot be trained, and ``moderation teacher train`` says so."""
 
 
 @runtime_checkable

@@ -327,3 +327,11 @@ def test_prompted_teachers_conform(teachers, lm_teacher):
 
     for teacher in [*teachers.values(), lm_teacher]:
         check_scorer(teacher)
+
+
+def test_teacher_train_builds_a_prompted_teacher(tmp_path):
+    # the host calls fit(train, validation, checkpoint_dir=...) on every trainable teacher
+    result = run_cli("teacher", "train", "--teacher", "embedding-prompted", "--data", "demo",
+                     "--out", str(tmp_path / "t"), "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["model"].startswith("embedding-prompted@")
