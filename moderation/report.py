@@ -222,17 +222,77 @@ def render_html(report: Mapping[str, Any], figures: Mapping[str, Mapping[str, by
                          "tables": {t: _table(rows) for t, rows in audit.get("tables", {}).items() if rows}})
     summary = report["summary"]
     return template.render(
-        report=report, headline=_headline(summary), sections=sections,
+        report=report, verdict=verdict(report), pairs=_table(side_by_side(report)), headline=_headline(summary),
+        sections=sections,
         worst=_table(summary.get("worst_identities", [])), gates=_table(report.get("gates", [])),
         data=_table(report["data"]), settings=_headline(report["settings"]),
     )
 
 
+MEANING = {  # what a low bias AUC of an identity means for a moderator
+    "bpsn_auc": "benign mentions of {identity} score as high as toxic comments elsewhere (they get over-flagged)",
+    "bnsp_auc": "toxic comments about {identity} score as low as benign comments elsewhere (abuse is missed)",
+    "subgroup_auc": "the model can hardly tell abuse of {identity} from benign mentions",
+}
+
+
+def verdict(report: Mapping[str, Any]) -> list[str]:
+    """The report in plain sentences: what was audited on which rows, the headline with its reference, the
+    weakest point with its evidence, the error-rate gaps, behaviour, the reference comparison, the gates."""
+    summary, model, compare = report["summary"], report["model"], report.get("compare")
+    rows = sum(d["rows"] for d in report["data"])
+    out = [f"Audited {model['id']} on {rows:,} held-out rows of {len(report['data'])} data set(s) "
+           f"({', '.join(d['name'] for d in report['data'])}), rows no audited model was trained on."]
+    final, ref = summary.get("final_bias_metric"), summary.get("reference_final_bias_metric")
+    if final is not None:
+        versus = ""
+        if compare and ref is not None:
+            word = "better than" if final > ref + 0.005 else "worse than" if final < ref - 0.005 else "about the same as"
+            versus = f", {word} the reference {compare['id']} ({ref:.3f})"
+        out.append(f"Its final bias metric (1.0 = no measured bias; the worst over data sets) is {final:.3f}{versus}.")
+    worst = min(summary.get("worst_identities") or [], key=lambda w: w["value"], default=None)
+    if worst is not None:
+        meaning = MEANING.get(worst["metric"], "{identity} is its worst identity").format(identity=worst["identity"])
+        out.append(f"Its weakest point is {worst['identity']} on {worst['data']}: {meaning} "
+                   f"({worst['metric']} {worst['value']:.3f}, {worst['rows']} rows).")
+    gaps = [(summary.get(f"significant_{r}_gaps"), what) for r, what in
+            (("fpr", "benign comments that mention them are flagged significantly more often than other benign "
+                     "comments"),
+             ("fnr", "toxic comments about them are missed significantly more often than other toxic comments"))]
+    for count, what in gaps:
+        if count is not None:
+            out.append(f"For {int(count)} identity group(s) with enough rows of the class, {what}.")
+    if summary.get("behaviour_pass_rate") is not None:
+        out.append(f"It passes {summary['behaviour_pass_rate']:.0%} of the held-out behaviour tests; its weakest "
+                   f"category passes {summary['min_behaviour_pass_rate']:.0%}.")
+    if summary.get("amplified") is not None:
+        out.append(f"Against the reference, {int(summary['amplified'])} (identity, metric) pairs are significantly "
+                   f"worse and {int(summary.get('improved') or 0)} significantly better.")
+    failed = [g["metric"] for g in report.get("gates", []) if not g["passed"]]
+    if report.get("gates"):
+        out.append(f"Gates: {len(failed)} of {len(report['gates'])} failed ({', '.join(failed)})." if failed
+                   else f"Gates: all {len(report['gates'])} passed.")
+    return out
+
+
+def side_by_side(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The final bias metric per data set, the model beside its reference (empty without a reference)."""
+    finals = report["audits"].get("subgroup-auc", {}).get("tables", {}).get("final", [])
+    models = list(dict.fromkeys(r["model"] for r in finals))
+    if len(models) < 2:
+        return []
+    by = {(r["data"], r["model"]): r for r in finals}
+    return [{"data": data, **{f"{role} {models[i]}": by.get((data, models[i]), {}).get("final_bias_metric")
+                              for i, role in ((0, "model"), (1, "reference"))}}
+            for data in dict.fromkeys(r["data"] for r in finals)]
+
+
 def render_summary(report: Mapping[str, Any]) -> str:
-    """A few lines of Markdown: what was audited, the final bias metric, the worst identities, gates."""
+    """Markdown: the plain-language verdict, then what was audited, the final bias metric (beside the
+    reference's), the worst identities, gates."""
     summary = report["summary"]
     model, compare = report["model"], report.get("compare")
-    lines = [f"# Bias audit of {model['id']}", ""]
+    lines = [f"# Bias audit of {model['id']}", "", " ".join(verdict(report)), ""]
     if compare:
         lines.append(f"- Compared with: {compare['id']} ({compare.get('kind') or 'model'})")
     lines.append("- Data (held-out audit rows): " + ", ".join(f"{d['name']} ({d['rows']})" for d in report["data"]))
@@ -242,14 +302,20 @@ def render_summary(report: Mapping[str, Any]) -> str:
         lines.append(f"- Final bias metric: {_cell(summary['final_bias_metric'])} (worst over data sets: {each})")
     if summary.get("reference_final_bias_metric") is not None:
         lines.append(f"- Final bias metric of the reference: {_cell(summary['reference_final_bias_metric'])}")
+    pairs = side_by_side(report)
+    if pairs:
+        names = list(pairs[0])
+        lines += ["", "| " + " | ".join(names) + " |", "|" + " --- |" * len(names)]
+        lines += ["| " + " | ".join(_cell(p[n]) if n != "data" else p[n] for n in names) + " |" for p in pairs]
+        lines.append("")
     for w in summary.get("worst_identities", []):
         lines.append(f"- Worst identity on {w['data']}: {w['identity']} ({w['metric']} {_cell(w['value'])})")
     if summary.get("amplified") is not None:
         lines.append(f"- Versus the reference: {int(summary['amplified'])} (identity, metric) pairs significantly "
                      f"worse, {int(summary.get('improved') or 0)} significantly better")
     for gate in report.get("gates", []):
-        verdict = "passed" if gate["passed"] else "FAILED"
-        lines.append(f"- Gate {gate['metric']} >= {gate['threshold']}: {verdict} (value {_cell(gate['value'])})")
+        outcome = "passed" if gate["passed"] else "FAILED"
+        lines.append(f"- Gate {gate['metric']} >= {gate['threshold']}: {outcome} (value {_cell(gate['value'])})")
     lines += [f"- Note: {note}" for note in report.get("notes", [])]
     skipped = [f"{n} ({a['skipped']})" for n, a in report["audits"].items() if "skipped" in a]
     if skipped:

@@ -77,12 +77,21 @@ def test_report_html_is_one_self_contained_page(side_by_side: Path):
     assert "<style>" in html
 
 
-def test_summary_md_is_short(side_by_side: Path, default_model: Path):
+def test_summary_md_is_short(side_by_side: Path, default_model: Path, compare_model: Path):
     summary = (side_by_side / "summary.md").read_text()
-    assert summary.startswith(f"# Bias audit of {read_manifest(default_model).model_id}")
-    assert len(summary.splitlines()) < 25
+    model, reference = read_manifest(default_model).model_id, read_manifest(compare_model).model_id
+    assert summary.startswith(f"# Bias audit of {model}")
+    assert len(summary.splitlines()) < 30
     for needle in ("Final bias metric:", "Worst identity on demo", "Gate final_bias_metric"):
         assert needle in summary
+    report = json.loads((side_by_side / "report.json").read_text())
+    final, ref = report["summary"]["final_bias_metric"], report["summary"]["reference_final_bias_metric"]
+    verdict = summary.splitlines()[2]  # the plain-language verdict comes first
+    assert verdict.startswith(f"Audited {model} on ") and f"is {final:.3f}, " in verdict
+    assert f"the reference {reference} ({ref:.3f})" in verdict and "Gates: all 2 passed." in verdict
+    assert f"| data | model {model} | reference {reference} |" in summary  # the two side by side
+    html = (side_by_side / "report.html").read_text()
+    assert f'<p class="verdict">Audited {model}' in html
 
 
 def test_failing_gate_exits_3_and_still_writes_the_report(tmp_path: Path, default_model: Path):
