@@ -247,7 +247,8 @@ def verdict(report: Mapping[str, Any]) -> list[str]:
     if final is not None:
         versus = ""
         if compare and ref is not None:
-            word = "better than" if final > ref + 0.005 else "worse than" if final < ref - 0.005 else "about the same as"
+            word = ("better than" if final > ref + 0.005 else "worse than" if final < ref - 0.005
+                    else "about the same as")
             versus = f", {word} the reference {compare['id']} ({ref:.3f})"
         out.append(f"Its final bias metric (1.0 = no measured bias; the worst over data sets) is {final:.3f}{versus}.")
     worst = min(summary.get("worst_identities") or [], key=lambda w: w["value"], default=None)
