@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from moderation.errors import UserError
 from moderation.plugins import PluginError, get_registry
 from moderation.protocols import Scorer
 
@@ -25,7 +26,7 @@ FORMAT_VERSION = 1
 SCORER_KINDS = ("teacher", "student")
 
 
-class ArtifactError(Exception):
+class ArtifactError(UserError):
     """A model directory is missing, incomplete or unreadable."""
 
 

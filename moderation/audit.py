@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from moderation.errors import InputError
 from moderation.plugins import get_registry
 from moderation.protocols import AuditResult, Record, Scorer
 from moderation.scoring import check_scores, score_texts
@@ -58,7 +59,7 @@ AUC_SETS: dict[str, tuple[tuple[bool, bool], tuple[bool, bool]]] = {
 }
 
 
-class AuditError(ValueError):
+class AuditError(InputError):
     """An audit cannot run as asked; the message says what was wrong and how to fix it."""
 
 

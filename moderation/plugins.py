@@ -17,6 +17,7 @@ from typing import Any
 import pluggy
 
 from moderation import hookspecs
+from moderation.errors import UserError
 
 ENTRY_POINT_GROUP = "moderation"
 HOOKS = {
@@ -28,7 +29,7 @@ HOOKS = {
 }
 
 
-class PluginError(Exception):
+class PluginError(UserError):
     """A plugin is missing, broken or ambiguous; the message says which and what to do."""
 
 
@@ -90,7 +91,18 @@ class Registry:
         return self.plugins[key]
 
     def create(self, kind: str, name: str, **params: Any) -> Any:
-        return self.get(kind, name).factory(**params)
+        """An instance of a plugin; parameters its factory does not take are a clear error, not a TypeError."""
+        factory = self.get(kind, name).factory
+        try:
+            signature = inspect.signature(factory)
+        except (TypeError, ValueError):  # a builtin or C factory: let the call itself check
+            return factory(**params)
+        try:
+            signature.bind(**params)
+        except TypeError as exc:
+            takes = ", ".join(p for p in signature.parameters if p not in ("self", "args", "kwargs")) or "none"
+            raise PluginError(f"{kind} {name!r} does not take these parameters ({exc}); it takes: {takes}") from None
+        return factory(**params)
 
     def rows(self) -> list[PluginInfo]:
         """Every plugin for listing: working ones, both sides of each conflict, and failures."""

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from moderation.errors import InputError
+
 DECISIONS = ("allow", "review", "block")
 
 
@@ -21,7 +23,7 @@ class Policy:
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.review <= self.block <= 1.0:
-            raise ValueError(
+            raise InputError(
                 f"thresholds must satisfy 0 <= review ({self.review}) <= block ({self.block}) <= 1"
             )
 
@@ -51,7 +53,7 @@ def choose(scores: Sequence[float], labels: Sequence[int], *, review_recall: flo
 
     y, s = np.asarray(labels), np.asarray(scores, dtype=float)
     if y.min() == y.max():
-        raise ValueError("choosing thresholds needs toxic and non-toxic validation rows")
+        raise InputError("choosing thresholds needs toxic and non-toxic validation rows")
     precision, recall, thresholds = precision_recall_curve(y, s)
     precision, recall = precision[:-1], recall[:-1]  # the last point has no threshold
     review = float(thresholds[recall >= review_recall].max())

@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 from string import Template
 
+from moderation.errors import InputError
+
 TEMPLATES = Path(__file__).with_name("templates")
 KINDS = ("student",)
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -20,9 +22,9 @@ def class_name(name: str, kind: str) -> str:
 def new_plugin(name: str, kind: str, parent: Path) -> Path:
     """Create ``parent/moderation-<name>/`` holding a plugin of ``kind`` named ``name``."""
     if kind not in KINDS:
-        raise ValueError(f"no template for kind {kind!r}; templates exist for: {', '.join(KINDS)}")
+        raise InputError(f"no template for kind {kind!r}; templates exist for: {', '.join(KINDS)}")
     if not _NAME.match(name):
-        raise ValueError(f"plugin name {name!r} must be lower-case words joined by '-', e.g. 'keyword-student'")
+        raise InputError(f"plugin name {name!r} must be lower-case words joined by '-', e.g. 'keyword-student'")
     snake = name.replace("-", "_")
     values = {
         "name": name,

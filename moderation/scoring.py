@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from moderation.errors import InputError, ModelError
 from moderation.policy import DECISIONS, Policy
 from moderation.protocols import Scorer
-from moderation.tables import InputError, Rejected, Row, open_table, table_format
+from moderation.tables import Rejected, Row, open_table, table_format
 
 MAX_TEXT_CHARS = 100_000
 OUTPUT_COLUMNS = ("score", "decision")
@@ -47,10 +48,10 @@ def check_scores(scores: Any, n: int, who: str) -> np.ndarray:
     """Validate a scorer's output: ``n`` finite probabilities in [0, 1]."""
     arr = np.asarray(scores, dtype=float).reshape(-1)
     if arr.shape != (n,):
-        raise ValueError(f"{who} returned {arr.size} scores for {n} texts")
+        raise ModelError(f"{who} returned {arr.size} scores for {n} texts")
     bad = ~np.isfinite(arr) | (arr < 0.0) | (arr > 1.0)
     if bad.any():
-        raise ValueError(
+        raise ModelError(
             f"{who} returned {int(bad.sum())} invalid scores (NaN, infinite or outside [0, 1]), "
             f"first at position {int(np.argmax(bad))}: {arr[bad][0]!r}"
         )
@@ -61,9 +62,9 @@ def check_targets(texts: Sequence[str], soft_targets: Sequence[float]) -> np.nda
     """Validate what a student is asked to learn: one probability in [0, 1] per text."""
     targets = np.asarray(soft_targets, dtype=np.float64)
     if len(texts) != len(targets) or not len(targets):
-        raise ValueError(f"need as many targets as texts and at least one: {len(texts)} vs {len(targets)}")
+        raise InputError(f"need as many targets as texts and at least one: {len(texts)} vs {len(targets)}")
     if not np.all((targets >= 0) & (targets <= 1)):
-        raise ValueError("soft targets must be probabilities in [0, 1] (found NaN or out-of-range values)")
+        raise InputError("soft targets must be probabilities in [0, 1] (found NaN or out-of-range values)")
     return targets
 
 

@@ -14,15 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from moderation.errors import InputError  # noqa: F401  (re-exported: plugins import it from here too)
+
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # long comments are data, not an error
 
 
 GZIP_MAGIC = b"\x1f\x8b"
-
-
-class InputError(ValueError):
-    """The input cannot be used as given; the message says what is wrong and how to fix it."""
 
 
 @dataclass

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from moderation import hookimpl
+from moderation.errors import InputError
 from moderation.prompting import LABELS, PromptedTeacher, get_encoder
 from moderation.protocols import Prompt
 
@@ -32,7 +33,7 @@ class EmbeddingPromptedTeacher(PromptedTeacher):
         self.base = None if base is None else str(base)
         self.descriptions = {k: list(v) for k, v in (descriptions or DESCRIPTIONS).items()}
         if sorted(self.descriptions) != sorted(LABELS) or not all(self.descriptions.values()):
-            raise ValueError(f"descriptions need at least one text for each label {list(LABELS)}, "
+            raise InputError(f"descriptions need at least one text for each label {list(LABELS)}, "
                              f"got {sorted(self.descriptions)}")
         self.encoder = get_encoder(self.base)
         if encoder_fingerprint not in (None, self.encoder.fingerprint):

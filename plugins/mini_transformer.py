@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from moderation import hookimpl
 from moderation.encoders import classifier_probabilities, quiet_transformers, resolve_base, use_all_cores
+from moderation.errors import InputError
 from moderation.scoring import check_targets
 
 WEIGHTS_FILE = "mini_transformer.pt"
@@ -27,7 +28,7 @@ class MiniTransformerStudent:
     def __init__(self, base: str | Path | None = None, layers: int = 2, max_steps: int = 600, batch_size: int = 32,
                  learning_rate: float = 1e-4, max_length: int = 64, loss: str = "logit-mse", seed: int = 0) -> None:
         if loss not in LOSSES:
-            raise ValueError(f"loss {loss!r} is not one of {', '.join(LOSSES)}")
+            raise InputError(f"loss {loss!r} is not one of {', '.join(LOSSES)}")
         self.params = {"base": None if base is None else str(base), "layers": layers, "max_steps": max_steps,
                        "batch_size": batch_size, "learning_rate": learning_rate, "max_length": max_length,
                        "loss": loss, "seed": seed}
@@ -107,7 +108,7 @@ def _truncated_classifier(base: Path, layers: int, seed: int) -> tuple[Any, Any]
     model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1)
     encoder = model.base_model.encoder
     if not 1 <= layers <= len(encoder.layer):
-        raise ValueError(f"layers must be between 1 and {len(encoder.layer)} for {base}")
+        raise InputError(f"layers must be between 1 and {len(encoder.layer)} for {base}")
     encoder.layer = encoder.layer[:layers]
     model.config.num_hidden_layers = layers
     for parameter in model.base_model.embeddings.parameters():

@@ -14,6 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, make_pipeline
 
 from moderation import hookimpl
+from moderation.errors import InputError
 from moderation.scoring import check_targets
 
 MODEL_FILE = "tfidf_lr.skops"
@@ -52,7 +53,7 @@ class TfidfLogisticStudent:
         weights = np.r_[targets * base, (1 - targets) * base]
         keep = weights > 0
         if len(set(labels[keep])) < 2:
-            raise ValueError("soft targets are all 0 or all 1: a scorer needs both toxic and non-toxic examples")
+            raise InputError("soft targets are all 0 or all 1: a scorer needs both toxic and non-toxic examples")
         self.pipeline.fit(
             [t for t, k in zip(doubled, keep, strict=True) if k], labels[keep],
             logisticregression__sample_weight=weights[keep],

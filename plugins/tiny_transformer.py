@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from moderation import hookimpl
 from moderation.encoders import resolve_base
+from moderation.errors import InputError
 from moderation.scoring import check_targets
 
 WEIGHTS_FILE = "tiny_transformer.safetensors"
@@ -37,9 +38,9 @@ class TinyTransformerStudent:
                  ffn: int = 512, dropout: float = 0.1, max_length: int = 64, max_steps: int = 4000,
                  batch_size: int = 64, learning_rate: float = 1e-3, loss: str = "bce", seed: int = 0) -> None:
         if loss not in LOSSES:
-            raise ValueError(f"loss {loss!r} is not one of {', '.join(LOSSES)}")
+            raise InputError(f"loss {loss!r} is not one of {', '.join(LOSSES)}")
         if dim % heads:
-            raise ValueError(f"dim {dim} must be a multiple of heads {heads}")
+            raise InputError(f"dim {dim} must be a multiple of heads {heads}")
         self.params = {"base": None if base is None else str(base), "dim": dim, "layers": layers, "heads": heads,
                        "ffn": ffn, "dropout": dropout, "max_length": max_length, "max_steps": max_steps,
                        "batch_size": batch_size, "learning_rate": learning_rate, "loss": loss, "seed": seed}
@@ -134,11 +135,11 @@ def _base_parts(base: Path) -> tuple[Any, Any]:
 
     weights = base / "model.safetensors"
     if not weights.is_file():
-        raise ValueError(f"{base}: no model.safetensors to take word embeddings from")
+        raise InputError(f"{base}: no model.safetensors to take word embeddings from")
     with safe_open(str(weights), "pt") as fh:
         key = next((k for k in fh.keys() if k.endswith("word_embeddings.weight")), None)  # noqa: SIM118
         if key is None:
-            raise ValueError(f"{base}: model.safetensors holds no word embeddings")
+            raise InputError(f"{base}: model.safetensors holds no word embeddings")
         embeddings = fh.get_tensor(key).float()
     return AutoTokenizer.from_pretrained(base), embeddings
 

@@ -65,3 +65,34 @@ def test_models_list_and_show(default_model, tmp_path):
     assert run_cli("models", "show", "--card").stdout.startswith("# ")
     missing = run_cli("models", "show", str(tmp_path / "nowhere"))
     assert missing.returncode == 1 and "does not exist" in missing.stderr
+
+
+def test_user_errors_are_one_line_and_bugs_keep_their_traceback():
+    import click
+    import pytest
+
+    from moderation.commands.common import friendly_errors
+    from moderation.errors import InputError
+
+    @friendly_errors
+    def wrong_input():
+        raise InputError("the file is empty")
+
+    @friendly_errors
+    def bug():
+        raise ValueError("an internal invariant broke")
+
+    with pytest.raises(click.ClickException, match="the file is empty"):
+        wrong_input()
+    with pytest.raises(ValueError, match="invariant"):  # not turned into a one-line message
+        bug()
+
+
+def test_unknown_plugin_parameters_and_bad_counts_are_one_line(default_model, tmp_path):
+    unknown = run_cli("distill", "--teacher", str(default_model), "--student", "tfidf-lr", "--data", "demo",
+                      "--out", str(tmp_path / "s"), "--param", "nosuch=1")
+    assert unknown.returncode == 1 and "does not take these parameters" in unknown.stderr
+    assert "it takes: C, max_features" in unknown.stderr and "Traceback" not in unknown.stderr
+    count = run_cli("distill", "--teacher", str(default_model), "--student", "tfidf-lr", "--data", "demo",
+                    "--out", str(tmp_path / "s"), "--oversample", "demo=abc")
+    assert count.returncode == 1 and "--oversample takes DATA=N" in count.stderr

@@ -23,6 +23,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired, Length
 
+from moderation.errors import InputError
 from moderation_web.service import services
 from moderation_web.store import RateLimit, Store, TokenRecord, UserRecord, utcnow
 
@@ -56,7 +57,7 @@ def _load_user(session_token: str) -> Moderator | None:
 
 def create_user(store: Store, username: str, password: str) -> UserRecord:
     if not NAME_PATTERN.fullmatch(username):
-        raise ValueError(f"username {username!r} is not allowed: use 1-64 letters, digits and _ . @ -")
+        raise InputError(f"username {username!r} is not allowed: use 1-64 letters, digits and _ . @ -")
     return store.add_user(username, generate_password_hash(check_password(password)))
 
 
@@ -67,7 +68,7 @@ def _dummy_hash() -> str:
 
 def check_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_CHARS:
-        raise ValueError(f"the password is too short: use at least {MIN_PASSWORD_CHARS} characters")
+        raise InputError(f"the password is too short: use at least {MIN_PASSWORD_CHARS} characters")
     return password
 
 
@@ -100,7 +101,7 @@ def hash_token(token: str) -> str:
 def create_token(store: Store, name: str) -> tuple[str, TokenRecord]:
     """A new API token: the plain token (shown once, never stored) and its stored record."""
     if not NAME_PATTERN.fullmatch(name):
-        raise ValueError(f"token name {name!r} is not allowed: use 1-64 letters, digits and _ . @ -")
+        raise InputError(f"token name {name!r} is not allowed: use 1-64 letters, digits and _ . @ -")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     return token, store.add_token(name, hash_token(token))
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from moderation.defaults import data_home
+from moderation.errors import InputError
 from moderation.policy import Policy, recommended
 
 ENV_PREFIX = "MODERATION_"
@@ -48,9 +49,9 @@ class Settings:
         for name in ("max_body_bytes", "max_batch", "page_size", "login_attempts", "login_attempts_per_address",
                      "login_window_s", "session_lifetime_s", "anonymous_per_minute"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+                raise InputError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.proxy_hops < 0:
-            raise ValueError(f"proxy_hops must be 0 or more, got {self.proxy_hops}")
+            raise InputError(f"proxy_hops must be 0 or more, got {self.proxy_hops}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -102,7 +103,7 @@ def _parse(name: str, raw: str, parser: Callable[[str], Any]) -> Any:
     try:
         return parser(raw)
     except ValueError as exc:
-        raise ValueError(f"environment variable {name}={raw!r} is invalid: {exc}") from exc
+        raise InputError(f"environment variable {name}={raw!r} is invalid: {exc}") from exc
 
 
 def web_home() -> Path:
@@ -129,5 +130,5 @@ def persistent_secret_key(path: Path | None = None) -> str:
             os.unlink(tmp)
     key = path.read_text().strip()
     if len(key) < 32:
-        raise ValueError(f"{path} holds no usable secret key; delete it to have a new one generated")
+        raise InputError(f"{path} holds no usable secret key; delete it to have a new one generated")
     return key

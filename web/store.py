@@ -43,6 +43,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, ProgrammingError, SQLAlchemyError
 
+from moderation.errors import InputError
+
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
 STATUSES = (PENDING, APPROVED, REJECTED)
 SQLITE_BUSY_TIMEOUT_S = 30  # how long a writer waits for another process's write lock
@@ -109,9 +111,8 @@ rate_events = Table(
 )
 
 
-class StoreError(ValueError):
-    """A request the database cannot satisfy; the message says why. A ValueError, so that the CLI reports
-    it as a one-line user error like any other bad value."""
+class StoreError(InputError):
+    """A request the database cannot satisfy; the message says why (the CLI prints it as one line)."""
 
 
 class NotFound(StoreError):

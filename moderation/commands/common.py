@@ -9,15 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from moderation.artifacts import ArtifactError
-from moderation.plugins import PluginError
+from moderation.errors import UserError
 from moderation.policy import Policy
-from moderation.tables import InputError
 
 if TYPE_CHECKING:
     from moderation_web.store import Store
 
-USER_ERRORS = (ArtifactError, PluginError, InputError, ValueError, FileExistsError)
+USER_ERRORS = (UserError, FileExistsError)  # anything else is a bug: its traceback shows
 
 
 def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -11,7 +11,16 @@ from moderation.commands.common import friendly_errors, invoked_command, json_op
 from moderation.commands.data import data_options
 from moderation.data import load
 from moderation.distill import distill
+from moderation.errors import InputError
 from moderation.labeling import ENGINES
+
+
+def _repeats(pairs: tuple[str, ...]) -> dict[str, int]:
+    repeats = plugin_params(pairs)
+    bad = {k: v for k, v in repeats.items() if isinstance(v, bool) or not isinstance(v, int)}
+    if bad:
+        raise InputError(f"--oversample takes DATA=N with N a whole number, got {bad}")
+    return repeats
 
 
 @click.command("distill")
@@ -40,7 +49,7 @@ def command(teacher_path: Path, student_name: str, data_name: str, out: Path, da
     data = load(data_name, data_dir, limit=limit, labeled=labeled)
     manifest = distill(teacher_path, student_name, data, out, alpha=alpha, params=plugin_params(params),
                        lineage={"command": invoked_command()}, augment=augment,
-                       oversample={k: int(v) for k, v in plugin_params(oversample).items()}, engine=engine,
+                       oversample=_repeats(oversample), engine=engine,
                        cache_path=cache_path)
     if as_json:
         click.echo(json.dumps({"model": manifest.model_id, "path": str(out), "metrics": manifest.metrics,
