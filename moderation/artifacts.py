@@ -191,18 +191,18 @@ def load_model(directory: str | Path) -> Scorer:
         ) from exc
     if not hasattr(info.factory, "load"):
         raise ArtifactError(f"plugin {manifest.plugin!r} offers no load(directory); it cannot reload models")
-    if files_fingerprint(directory) != manifest.fingerprint:
-        raise ArtifactError(f"{directory}: the model files do not match the fingerprint in its {MANIFEST} "
-                            f"({manifest.model_id}); they were changed or swapped after saving. Restore them, "
-                            "or save the model again")
     versions = ""
     if info.version != manifest.plugin_version:
         versions = (f"saved by {manifest.distribution} {manifest.plugin_version}, "
                     f"installed {info.distribution} {info.version}")
         warnings.warn(f"{directory}: {versions}; scores may differ from the saved metrics", stacklevel=2)
+    why = f" ({versions})" if versions else ""
+    if files_fingerprint(directory) != manifest.fingerprint:
+        raise ArtifactError(f"{directory}: the model files do not match the fingerprint in its {MANIFEST} "
+                            f"({manifest.model_id}){why}; they were changed or swapped after saving. Restore "
+                            "them, or save the model again")
     try:
         return info.factory.load(directory)
     except (OSError, ValueError, KeyError, EOFError, TypeError) as exc:
-        why = f" ({versions})" if versions else ""
         raise ArtifactError(f"{directory}: the model files could not be read{why}: "
                             f"{type(exc).__name__}: {exc}") from exc

@@ -24,7 +24,7 @@ VERBS = {
     "models": "Saved models: the shipped default, the models folder, any path.",
     "plugins": "List every installed plugin, and any that failed to load.",
     "prompt": "Prompt strategies (zero-, one-, few-shot, k-NN few-shot) for promptable teachers.",
-    "score": "Score one TEXT ('-' reads it from stdin), or a whole file with --input and --out.",
+    "score": "Score one TEXT ('-' reads one text per line from stdin), or a whole file with --input and --out.",
     "serve": "Serve the web app on HOST:PORT with the shipped default student or --model.",
     "teacher": "Teachers: large, slow, accurate scorers that label data offline.",
     "token": "API tokens for POST /api/v1/moderate (only their hashes are stored).",
