@@ -396,11 +396,6 @@ class Store:
             raise Conflict(f"a moderator named {username!r} already exists") from None
         return _record(UserRecord, row)
 
-    def user(self, user_id: int) -> UserRecord | None:
-        with self._tx() as conn:
-            row = conn.execute(select(users).where(users.c.id == user_id)).first()
-        return _record(UserRecord, row) if row else None
-
     def user_by_name(self, username: str) -> UserRecord | None:
         with self._tx() as conn:
             row = conn.execute(select(users).where(users.c.username == username)).first()
