@@ -7,12 +7,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
 from moderation.artifacts import load_model, read_manifest
 from moderation.commands.common import friendly_errors, json_option, model_option, policy_options, resolve_model_path
-from moderation.policy import recommended
+from moderation.policy import Policy, recommended
+from moderation.protocols import Scorer
 from moderation.scoring import FileReport, InputError, check_text, score_file, score_texts
 from moderation.tables import table_format
 
@@ -52,19 +54,8 @@ def command(text: str | None, model_path: Path | None, review_threshold: float |
     policy = recommended(manifest.policy, review_threshold, block_threshold)
     scorer = load_model(path)
     if input_path is not None:
-        with tempfile.TemporaryDirectory(prefix="moderation-score-") as tmp:
-            source = _stdin_file(Path(tmp), input_format) if input_path == STDIO else input_path
-            target = Path(tmp) / f"stdout.{output_format or table_format(source)}" if output_path == STDIO \
-                else output_path
-            report = score_file(scorer, source, target, text_column=text_column, policy=policy,
-                                batch_size=batch_size, encoding=encoding)
-            if output_path == STDIO:
-                sys.stdout.buffer.write(target.read_bytes())
-                sys.stdout.flush()
-                if report.rejects_path:  # no folder to leave it in: the rejected rows go to stderr, whole
-                    sys.stderr.write(report.rejects_path.read_text(encoding="utf-8", errors="replace"))
-                    report.rejects_path = None
-            emit_file_report(report, manifest.model_id, as_json, to_stderr=output_path == STDIO)
+        _score_table(scorer, policy, manifest.model_id, input_path, output_path, input_format, output_format,
+                     text_column=text_column, batch_size=batch_size, encoding=encoding, as_json=as_json)
         return
     texts = [line for line in sys.stdin.read().splitlines() if line.strip()] if text == "-" else [text]
     for line in texts or [""]:
@@ -80,6 +71,24 @@ def command(text: str | None, model_path: Path | None, review_threshold: float |
             click.echo(json.dumps(result))
         else:
             click.echo(f"{result['decision']}\tscore={value:.4f}\tmodel={manifest.model_id}")
+
+
+def _score_table(scorer: Scorer, policy: Policy, model_id: str, input_path: Path, output_path: Path,
+                 input_format: str | None, output_format: str | None, *, as_json: bool, **options: Any) -> None:
+    """A file (or stdin) into a file (or stdout): standard streams go through temporary files, so that
+    they are read, checked and written exactly like files, and stdout receives complete output only."""
+    with tempfile.TemporaryDirectory(prefix="moderation-score-") as tmp:
+        source = _stdin_file(Path(tmp), input_format) if input_path == STDIO else input_path
+        target = Path(tmp) / f"stdout.{output_format or table_format(source)}" if output_path == STDIO \
+            else output_path
+        report = score_file(scorer, source, target, policy=policy, **options)
+        if output_path == STDIO:
+            sys.stdout.buffer.write(target.read_bytes())
+            sys.stdout.flush()
+            if report.rejects_path:  # no folder to leave it in: the rejected rows go to stderr, whole
+                sys.stderr.write(report.rejects_path.read_text(encoding="utf-8", errors="replace"))
+                report.rejects_path = None
+        emit_file_report(report, model_id, as_json, to_stderr=output_path == STDIO)
 
 
 def _stdin_file(folder: Path, fmt: str | None) -> Path:
