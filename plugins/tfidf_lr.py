@@ -72,8 +72,11 @@ class TfidfLogisticStudent:
 
     def save(self, directory: Path) -> None:
         # skops, not joblib: loading a skops file builds only the types it trusts and never runs pickled code.
+        # Vocabulary indices as plain ints: skops writes each numpy scalar as a file of its own (minutes).
+        for _, vectorizer in self.pipeline[0].transformer_list:
+            vectorizer.vocabulary_ = {term: int(i) for term, i in vectorizer.vocabulary_.items()}
         skops.io.dump({"pipeline": self.pipeline, "params": self.params, "sklearn": sklearn.__version__},
-                      Path(directory) / MODEL_FILE)
+                      Path(directory) / MODEL_FILE, compression=zipfile.ZIP_DEFLATED)
 
     @classmethod
     def load(cls, directory: Path) -> TfidfLogisticStudent:

@@ -142,3 +142,13 @@ def test_refuses_to_overwrite_a_folder_that_is_not_a_model(tmp_path):
     with pytest.raises(ArtifactError, match="refusing to overwrite"):
         save_model(model, tmp_path / "precious", kind="student")
     assert (tmp_path / "precious" / "notes.txt").read_text() == "keep me"
+
+
+def test_a_tfidf_model_file_stays_small(tmp_path):
+    # skops writes numpy scalars one file each: a vocabulary of numpy ints made a 60 MB file taking minutes
+    from moderation.data import load
+
+    train = load("demo").split("train", "train")
+    model = TfidfLogisticStudent().fit([r.text for r in train], [r.toxicity for r in train])
+    save_model(model, tmp_path / "m", kind="student")
+    assert (tmp_path / "m" / "tfidf_lr.skops").stat().st_size < 5_000_000
