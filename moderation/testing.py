@@ -12,9 +12,10 @@ own test suite runs them on every registered built-in plugin (``tests/test_confo
 
 from __future__ import annotations
 
+import itertools
 import math
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -149,7 +150,7 @@ def check_dataset(dataset: Any, name: str | None = None, limit: int = 2000) -> N
     rules.require(isinstance(dataset, Dataset), "has `name`, `license` and records()")
     rules.require(isinstance(getattr(dataset, "license", None), str) and bool(dataset.license),
                   "states its `license` (a non-empty str)")
-    rows = rules.attempt("records() yields rows", lambda: _first(dataset.records(), limit)) or []
+    rows = rules.attempt("records() yields rows", lambda: list(itertools.islice(dataset.records(), limit))) or []
     records = [r for r in rows if isinstance(r, Record)]
     rules.require(all(isinstance(r, Record | Rejected) for r in rows), "records() yields only Record or Rejected")
     rules.require(bool(records), "records() yields at least one Record")
@@ -202,11 +203,3 @@ def check_strategy(strategy: Any, pool: Sequence[Record], name: str | None = Non
         rules.require(again == prompt, "build is deterministic for the same query and pool")
     rules.done()
 
-
-def _first(rows: Iterable[Any], limit: int) -> list[Any]:
-    out = []
-    for row in rows:
-        out.append(row)
-        if len(out) >= limit:
-            break
-    return out

@@ -9,6 +9,7 @@ takes works here. Rows get the same canonical records, identity matching and spl
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +31,9 @@ class ReviewsDataset:
 
         self.url = database_url or Settings.from_env().resolved_database_url()
 
+    @functools.cached_property
     def _decided(self) -> list:
+        """One read of the store per instance: present(), records() and version() see the same snapshot."""
         from moderation_web.store import Store
 
         store = Store(self.url)
@@ -44,14 +47,14 @@ class ReviewsDataset:
         from moderation_web.store import StoreError
 
         try:
-            return bool(self._decided())
+            return bool(self._decided)
         except StoreError:
             return False
 
     def records(self) -> Iterator[Record | Rejected]:
         from moderation_web.store import REJECTED
 
-        for comment in self._decided():
+        for comment in self._decided:
             try:
                 yield make_record(f"review-{comment.id}", comment.text, 1.0 if comment.status == REJECTED else 0.0,
                                   source=f"{self.name}/{comment.source}")
@@ -60,7 +63,7 @@ class ReviewsDataset:
 
     def version(self) -> str:
         digest = hashlib.sha256()
-        for comment in self._decided():
+        for comment in self._decided:
             digest.update(f"{comment.id}:{comment.status}\n".encode())
         return digest.hexdigest()[:12]
 
