@@ -50,11 +50,14 @@ def teacher_labels(teacher: Path, records: list[Record], labels_out: Path, **lab
 
 
 def transfer_set(data: LoadedData, labels: pd.DataFrame, alpha: float,
-                 rows: list[Record] | None = None) -> Transfer:
+                 rows: list[Record] | None = None, alpha_for: Mapping[str, float] | None = None) -> Transfer:
     """Join teacher scores to the train and unlabeled rows (or ``rows``, e.g. with augmented copies);
-    target = alpha * teacher + (1 - alpha) * gold."""
-    if not 0.0 <= alpha <= 1.0:
-        raise InputError(f"--alpha must be in [0, 1] (the teacher's share of the target), got {alpha}")
+    target = alpha * teacher + (1 - alpha) * gold, with ``alpha_for`` overriding alpha per source data set:
+    a set whose labels are right by construction (the behaviour templates) can lean on its gold labels."""
+    shares = {"--alpha": alpha, **{f"--alpha-for {k}": v for k, v in (alpha_for or {}).items()}}
+    bad = {k: v for k, v in shares.items() if not 0.0 <= v <= 1.0}
+    if bad:
+        raise InputError(f"the teacher's share of the target must be in [0, 1]: {bad}")
     scores = dict(zip(labels["text_hash"], labels["score"], strict=True))
     held = {text_hash(r.text) for r in data.records if r.split == HELD_OUT}
     if held & scores.keys():
@@ -69,9 +72,13 @@ def transfer_set(data: LoadedData, labels: pd.DataFrame, alpha: float,
     covered = [h for h in records if h in scores]
     if not covered:
         raise InputError(f"the teacher labels cover none of the train/unlabeled rows of {data.name}")
+    unknown = set(alpha_for or {}) - {origin(r) for r in records.values()}
+    if unknown:
+        raise InputError(f"--alpha-for names {', '.join(sorted(unknown))}, which the transfer set does not hold")
     teacher = np.array([scores[h] for h in covered])
     gold = np.array([records[h].toxicity if records[h].label >= 0 else np.nan for h in covered])
-    targets = np.where(np.isnan(gold), teacher, alpha * teacher + (1 - alpha) * np.nan_to_num(gold))
+    share = np.array([(alpha_for or {}).get(origin(records[h]), alpha) for h in covered])
+    targets = np.where(np.isnan(gold), teacher, share * teacher + (1 - share) * np.nan_to_num(gold))
     return Transfer([records[h] for h in covered], targets, str(labels["model"].iloc[0]),
                     str(labels["model_fingerprint"].iloc[0]))
 
@@ -97,19 +104,22 @@ def oversampled(transfer: Transfer, repeats: Mapping[str, int]) -> Transfer:
 
 def distill(teacher: Path, student: str, data: LoadedData, out: Path, *, alpha: float = 0.5,
             params: dict[str, Any] | None = None, lineage: dict[str, Any] | None = None, augment: int = 0,
-            oversample: Mapping[str, int] | None = None, **label_options: Any) -> Manifest:
+            oversample: Mapping[str, int] | None = None, alpha_for: Mapping[str, float] | None = None,
+            **label_options: Any) -> Manifest:
     """Label the transfer set with the teacher (cached), train the student on it, evaluate on test, save.
     ``augment`` adds identity-swapped copies to the transfer set; the teacher scores them like any row.
-    ``oversample`` repeats the rows of named data sets (``{"behaviour": 4}``)."""
+    ``oversample`` repeats the rows of named data sets (``{"behaviour": 4}``); ``alpha_for`` sets the
+    teacher's share per data set (``{"behaviour": 0.2}``)."""
     records = transfer_records(data, augment)
     labels_out = out.with_name(f".{out.name}.labels.parquet")
     labels = teacher_labels(Path(teacher), records, labels_out, **label_options)
-    transfer = oversampled(transfer_set(data, labels, alpha, records), oversample or {})
+    transfer = oversampled(transfer_set(data, labels, alpha, records, alpha_for), oversample or {})
     return train_student(student, transfer.records, data.split("test"), out, params=params,
                          targets=transfer.targets.tolist(),
                          lineage={**data.provenance(), **teacher_lineage(Path(teacher)),
                                   "teacher": transfer.teacher,
                                   "teacher_fingerprint": transfer.teacher_fingerprint, "alpha": alpha,
+                                  "alpha_for": dict(alpha_for or {}),
                                   "transfer_rows": len(transfer.records),
                                   "augment": augment_lineage(augment),
                                   "oversample": dict(oversample or {}), **(lineage or {})})

@@ -87,6 +87,24 @@ def test_transfer_targets_mix_teacher_and_gold(default_model, tmp_path):
         transfer_set(data, labels, alpha=1.5)
 
 
+def test_a_data_set_can_lean_on_its_gold_labels(default_model, tmp_path):
+    data = load("demo")
+    label(default_model, data.split("train") + data.split("unlabeled"), tmp_path / "l.parquet",
+          cache_path=tmp_path / "c.sqlite")
+    labels = pd.read_parquet(tmp_path / "l.parquet")
+    teacher = dict(zip(labels["text_hash"], labels["score"], strict=True))
+    transfer = transfer_set(data, labels, alpha=1.0, alpha_for={"davidson": 0.0})
+    rows = list(zip(transfer.records, transfer.targets, strict=True))
+    gold = [(r, t) for r, t in rows if r.label >= 0 and r.source == "davidson"]
+    assert gold and all(t == pytest.approx(r.toxicity) for r, t in gold)
+    others = [(r, t) for r, t in rows if r.label < 0 or r.source != "davidson"]
+    assert others and all(t == pytest.approx(teacher[text_hash(r.text)]) for r, t in others)
+    with pytest.raises(InputError, match="--alpha-for names behaviour"):
+        transfer_set(data, labels, alpha=0.5, alpha_for={"behaviour": 0.1})
+    with pytest.raises(InputError, match="alpha-for davidson"):
+        transfer_set(data, labels, alpha=0.5, alpha_for={"davidson": 2.0})
+
+
 def test_labels_from_another_data_set_or_held_out_rows_are_refused(default_model, tmp_path):
     demo = load("demo")
     other = tmp_path / "other.csv"

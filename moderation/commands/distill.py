@@ -23,6 +23,14 @@ def _repeats(pairs: tuple[str, ...]) -> dict[str, int]:
     return repeats
 
 
+def _shares(pairs: tuple[str, ...]) -> dict[str, float]:
+    shares = plugin_params(pairs)
+    bad = {k: v for k, v in shares.items() if isinstance(v, bool) or not isinstance(v, int | float)}
+    if bad:
+        raise InputError(f"--alpha-for takes DATA=A with A a number in [0, 1], got {bad}")
+    return {k: float(v) for k, v in shares.items()}
+
+
 @click.command("distill")
 @click.option("--teacher", "teacher_path", type=click.Path(path_type=Path), required=True,
               help="A saved teacher (labels are computed, cached) or a labels .parquet from `moderation label`.")
@@ -32,6 +40,8 @@ def _repeats(pairs: tuple[str, ...]) -> dict[str, int]:
 @data_options
 @click.option("--alpha", type=float, default=0.5, show_default=True,
               help="The teacher's share of the target where a gold label exists (1 = teacher only).")
+@click.option("--alpha-for", "alpha_for", multiple=True, metavar="DATA=A",
+              help="The teacher's share for data set DATA's rows, e.g. behaviour=0.2 where gold is exact (repeatable).")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Student parameter (repeatable).")
 @click.option("--engine", type=click.Choice(ENGINES), default="local", show_default=True, help="Labeling engine.")
 @click.option("--cache", "cache_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -44,12 +54,13 @@ def _repeats(pairs: tuple[str, ...]) -> dict[str, int]:
 @friendly_errors
 def command(teacher_path: Path, student_name: str, data_name: str, out: Path, data_dir: Path | None,
             limit: int | None, labeled: int | None, alpha: float, params: tuple[str, ...], engine: str,
-            cache_path: Path | None, augment: int, oversample: tuple[str, ...], as_json: bool) -> None:
+            cache_path: Path | None, augment: int, oversample: tuple[str, ...], alpha_for: tuple[str, ...],
+            as_json: bool) -> None:
     """Distill STUDENT from TEACHER on DATA; evaluate on its test split; save to OUT with manifest and card."""
     data = load(data_name, data_dir, limit=limit, labeled=labeled)
     manifest = distill(teacher_path, student_name, data, out, alpha=alpha, params=plugin_params(params),
                        lineage={"command": invoked_command()}, augment=augment,
-                       oversample=_repeats(oversample), engine=engine,
+                       oversample=_repeats(oversample), alpha_for=_shares(alpha_for), engine=engine,
                        cache_path=cache_path)
     if as_json:
         click.echo(json.dumps({"model": manifest.model_id, "path": str(out), "metrics": manifest.metrics,
