@@ -15,10 +15,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from moderation.defaults import ensure_default_model
-from moderation_web import api, auth, pages, queue, reports
+from moderation_web import api, auth, models, pages, queue, reports
 from moderation_web.errors import register_error_handlers
 from moderation_web.rendering import markdown, when
-from moderation_web.service import Services, ServingModel, services
+from moderation_web.service import ModelSlot, Services, ServingModel, services
 from moderation_web.settings import Settings, persistent_secret_key
 from moderation_web.store import PENDING, Store
 
@@ -46,11 +46,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     model = ServingModel.load(settings.model or ensure_default_model())  # a bad model creates no database
     store = Store(settings.resolved_database_url())
     store.create_schema()
-    app.extensions["moderation"] = Services(settings, settings.policy(model.manifest.policy), model, store)
+    slot = ModelSlot(settings, store, model, settings.model_check_s)
+    app.extensions["moderation"] = Services(settings, slot, store)
 
     csrf = CSRFProtect(app)
     auth.login_manager.init_app(app)
-    for blueprint in (pages.bp, queue.bp, reports.bp, auth.bp, api.bp):
+    for blueprint in (pages.bp, queue.bp, reports.bp, models.bp, auth.bp, api.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, never with the session cookie
     register_error_handlers(app)
@@ -74,7 +75,8 @@ def _bound_streamed_body() -> None:
 def _template_globals() -> dict[str, object]:
     svc = services()
     pending = svc.store.status_counts()[PENDING] if current_user.is_authenticated else None
-    return {"serving": svc.model, "policy": svc.policy, "pending_count": pending}
+    serving = svc.serving
+    return {"serving": serving.model, "policy": serving.policy, "pending_count": pending}
 
 
 def _security_headers(response: Response) -> Response:

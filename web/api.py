@@ -61,9 +61,8 @@ def _verdict(v: Verdict) -> dict[str, Any]:
 
 
 def _common(outcome: Outcome) -> dict[str, Any]:
-    policy = services().policy
     return {"model": outcome.model, "latency_ms": outcome.latency_ms,
-            "thresholds": {"review": policy.review, "block": policy.block}}
+            "thresholds": {"review": outcome.policy.review, "block": outcome.policy.block}}
 
 
 def _json_body() -> Any:
@@ -100,8 +99,9 @@ def feedback() -> ResponseReturnValue:
     except InputError as exc:
         raise BadRequest(str(exc)) from None
     svc = services()
-    score = float(score_texts(svc.model.scorer, [text])[0])
-    item = NewComment(text, score, svc.policy.decide(score), svc.model.model_id, "feedback", g.api_client)
+    serving = svc.serving
+    score = float(score_texts(serving.model.scorer, [text])[0])
+    item = NewComment(text, score, serving.policy.decide(score), serving.model.model_id, "feedback", g.api_client)
     comment = svc.store.record_feedback(item, REJECTED if body["toxic"] else APPROVED)
     return jsonify({"id": comment.id, "toxic": body["toxic"], "score": round(score, 6),
                     "model": comment.model}), 201

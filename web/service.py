@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,7 +16,9 @@ from moderation.policy import Policy
 from moderation.protocols import Scorer
 from moderation.scoring import score_texts
 from moderation_web.settings import Settings
-from moderation_web.store import NewComment, Store
+from moderation_web.store import NewComment, Promotion, Store
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,7 @@ class Verdict:
 class Outcome:
     verdicts: list[Verdict]
     model: str
+    policy: Policy  # the thresholds that decided, from the same model
     latency_ms: float  # model time for the whole batch, as `moderation score` reports it
 
 
@@ -48,28 +53,89 @@ class ServingModel:
 
 
 @dataclass(frozen=True)
+class Serving:
+    """The model that decides and the thresholds it decides with, switched together."""
+
+    model: ServingModel
+    policy: Policy
+    promotion: Promotion | None  # None: the configured model, never promoted over
+
+
+class ModelSlot:
+    """The serving model of one worker. Promotions are rows in the database, so every worker (and a
+    restarted one) serves the newest promotion; each checks for one at most every ``check_s`` seconds."""
+
+    def __init__(self, settings: Settings, store: Store, configured: ServingModel, check_s: float) -> None:
+        self._settings, self._store, self._check_s = settings, store, check_s
+        self._lock = threading.Lock()
+        self._serving = Serving(configured, settings.policy(configured.manifest.policy), None)
+        self._seen: int | None = None
+        self._checked = -float("inf")
+
+    def current(self) -> Serving:
+        if time.monotonic() - self._checked >= self._check_s:
+            with self._lock:
+                self._refresh()
+        return self._serving
+
+    def check_now(self) -> None:
+        """After this worker records a promotion: serve it from the next request on."""
+        with self._lock:
+            self._refresh()
+
+    def _refresh(self) -> None:
+        self._checked = time.monotonic()
+        latest = self._store.latest_promotion_id()
+        if latest is None or latest == self._seen:
+            return
+        self._seen = latest
+        promotion = self._store.promotions(limit=1)[0]
+        try:
+            model = ServingModel.load(Path(promotion.model_path))
+        except Exception:  # noqa: BLE001 - a model that no longer loads must not take the site down
+            log.exception("promotion #%s: %s does not load; still serving %s", promotion.id, promotion.model_path,
+                          self._serving.model.model_id)
+            return
+        self._serving = Serving(model, self._settings.policy(model.manifest.policy), promotion)
+        log.info("promotion #%s: now serving %s", promotion.id, model.model_id)
+
+
+@dataclass(frozen=True)
 class Services:
     """One per app: built by the factory, reached from views through ``services()``."""
 
     settings: Settings
-    policy: Policy
-    model: ServingModel
+    slot: ModelSlot
     store: Store
+
+    @property
+    def serving(self) -> Serving:
+        return self.slot.current()
+
+    @property
+    def model(self) -> ServingModel:
+        return self.serving.model
+
+    @property
+    def policy(self) -> Policy:
+        return self.serving.policy
 
     def moderate(self, texts: Sequence[str], source: str, submitted_by: str, queue: bool = True) -> Outcome:
         """Score already-validated texts; with ``queue``, those at or above the review threshold enter the queue."""
+        serving = self.serving  # one model and its policy for the whole request, whatever a promotion does
         start = time.perf_counter()
-        scores = [float(s) for s in score_texts(self.model.scorer, list(texts))]
+        scores = [float(s) for s in score_texts(serving.model.scorer, list(texts))]
         latency_ms = (time.perf_counter() - start) * 1000
-        decisions = [self.policy.decide(s) for s in scores]
+        decisions = [serving.policy.decide(s) for s in scores]
         flagged = [i for i, d in enumerate(decisions) if d != "allow"] if queue else []
         ids = self.store.enqueue([
-            NewComment(texts[i], scores[i], decisions[i], self.model.model_id, source, submitted_by) for i in flagged
+            NewComment(texts[i], scores[i], decisions[i], serving.model.model_id, source, submitted_by)
+            for i in flagged
         ])
         queue_ids = dict(zip(flagged, ids, strict=True))
         verdicts = [Verdict(text, score, decision, queue_ids.get(i))
                     for i, (text, score, decision) in enumerate(zip(texts, scores, decisions, strict=True))]
-        return Outcome(verdicts, self.model.model_id, round(latency_ms, 3))
+        return Outcome(verdicts, serving.model.model_id, serving.policy, round(latency_ms, 3))
 
 
 def services() -> Services:

@@ -43,15 +43,25 @@ class Settings:
     session_lifetime_s: int = 12 * 3600  # a moderator logs in again after this, whatever they do
     anonymous_per_minute: int = 30  # scoring requests one address may make without logging in
     queue_anonymous_form: bool = False  # True: the open form at / also queues what anonymous visitors flag
+    models_dir: Path | None = None  # saved models a moderator can audit and promote; None: <data home>/models
+    model_check_s: float = 2.0  # how often each worker looks for a newer promotion
+    audit_data: str = "toxigen,bias_madlibs,behaviour"  # what an audit started from /models runs on
+    audit_limit: int = 10_000  # rows of each audited data set
+    promotion_gates: tuple[str, ...] = ()  # NAME=VALUE audit gates a model must pass to be promoted
 
     def __post_init__(self) -> None:
         self.policy({})  # raises on thresholds out of order
         for name in ("max_body_bytes", "max_batch", "page_size", "login_attempts", "login_attempts_per_address",
-                     "login_window_s", "session_lifetime_s", "anonymous_per_minute"):
+                     "login_window_s", "session_lifetime_s", "anonymous_per_minute", "audit_limit"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.proxy_hops < 0:
             raise InputError(f"proxy_hops must be 0 or more, got {self.proxy_hops}")
+        if self.model_check_s < 0:
+            raise InputError(f"model_check_s must be 0 or more, got {self.model_check_s}")
+        malformed = [g for g in self.promotion_gates if g.count("=") != 1]
+        if malformed:
+            raise InputError(f"promotion gates are NAME=VALUE (e.g. final_bias_metric=0.8), got {malformed}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -79,6 +89,9 @@ class Settings:
     def resolved_reports_dir(self) -> Path:
         return self.reports_dir or data_home() / "reports"
 
+    def resolved_models_dir(self) -> Path:
+        return self.models_dir or data_home() / "models"
+
 
 def _bool(raw: str) -> bool:
     lowered = raw.lower()
@@ -95,7 +108,8 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "allow_anonymous_api": _bool, "secure_cookies": _bool, "queue_anonymous_form": _bool,
     "max_body_bytes": int, "max_batch": int, "proxy_hops": int, "page_size": int,
     "login_attempts": int, "login_attempts_per_address": int, "login_window_s": int, "session_lifetime_s": int,
-    "anonymous_per_minute": int,
+    "anonymous_per_minute": int, "models_dir": Path, "model_check_s": float, "audit_data": str,
+    "audit_limit": int, "promotion_gates": lambda raw: tuple(g.strip() for g in raw.split(",") if g.strip()),
 }
 
 

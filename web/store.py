@@ -1,4 +1,5 @@
-"""The web app's database: the review queue, moderators and their sessions, API tokens and rate limits.
+"""The web app's database: the review queue, moderators and their sessions, API tokens, rate limits,
+model promotions and background audit jobs.
 
 SQLAlchemy Core over a URL, so SQLite (the default, in WAL mode) and a server database such as
 PostgreSQL (``postgresql+psycopg://user@host/db``, with the driver installed) run the same code.
@@ -110,6 +111,41 @@ rate_events = Table(
     Index("ix_rate_events_kind_client_at", "kind", "client", "at"),
 )
 
+# Which model serves: the newest row wins, in every worker (each checks for a newer row every few seconds).
+# A rollback is a promotion of the model the rolled-back one replaced.
+promotions = Table(
+    "promotions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_path", Text, nullable=False),
+    Column("model_id", String(200), nullable=False),
+    Column("replaced_path", Text, nullable=False),
+    Column("replaced_id", String(200), nullable=False),
+    Column("promoted_by", String(64), nullable=False),
+    Column("promoted_at", DateTime(timezone=True), nullable=False),
+    Column("audit_job", Integer),  # the audit that cleared it; None with an override
+    Column("override_reason", Text),  # set when promoted without a passing audit
+    Column("rollback_of", Integer),
+)
+
+# Audits started from the web app, run by a detached process that records how they ended.
+jobs = Table(
+    "jobs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_path", Text, nullable=False),
+    Column("model_id", String(200), nullable=False),
+    Column("reference_path", Text, nullable=False),
+    Column("reference_id", String(200), nullable=False),
+    Column("report", String(200), nullable=False),  # folder name under the reports folder
+    Column("log_path", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("started_by", String(64), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("gates_passed", Integer),  # 1 / 0 once finished; None while running or when it failed
+    Column("detail", Text),
+    Index("ix_jobs_model_id", "model_id", "id"),
+)
+
 
 class StoreError(InputError):
     """A request the database cannot satisfy; the message says why (the CLI prints it as one line)."""
@@ -189,6 +225,40 @@ class TokenRecord:
     name: str
     created_at: datetime
     revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Promotion:
+    id: int
+    model_path: str
+    model_id: str
+    replaced_path: str
+    replaced_id: str
+    promoted_by: str
+    promoted_at: datetime
+    audit_job: int | None
+    override_reason: str | None
+    rollback_of: int | None
+
+
+RUNNING, FINISHED, FAILED = "running", "finished", "failed"
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    model_path: str
+    model_id: str
+    reference_path: str
+    reference_id: str
+    report: str
+    log_path: str
+    status: str
+    started_by: str
+    started_at: datetime
+    finished_at: datetime | None
+    gates_passed: int | None
+    detail: str | None
 
 
 def utcnow() -> datetime:
@@ -519,3 +589,56 @@ class Store:
         with self._tx(write=True) as conn:
             conn.execute(delete(rate_events).where(rate_events.c.kind == kind, rate_events.c.client == client,
                                                    rate_events.c.subject == subject))
+
+    # Promotions
+
+    def promote(self, model_path: str, model_id: str, replaced_path: str, replaced_id: str, promoted_by: str, *,
+                audit_job: int | None = None, override_reason: str | None = None,
+                rollback_of: int | None = None) -> Promotion:
+        with self._tx(write=True) as conn:
+            row = conn.execute(insert(promotions).values(
+                model_path=model_path, model_id=model_id, replaced_path=replaced_path, replaced_id=replaced_id,
+                promoted_by=promoted_by, promoted_at=utcnow(), audit_job=audit_job,
+                override_reason=override_reason, rollback_of=rollback_of).returning(*promotions.c)).one()
+        return _record(Promotion, row)
+
+    def latest_promotion_id(self) -> int | None:
+        """Cheap enough for every worker to ask every few seconds."""
+        with self._tx() as conn:
+            return conn.execute(select(func.max(promotions.c.id))).scalar_one()
+
+    def promotions(self, limit: int = 20) -> list[Promotion]:
+        """Newest first."""
+        with self._tx() as conn:
+            rows = conn.execute(select(promotions).order_by(promotions.c.id.desc()).limit(limit)).all()
+        return [_record(Promotion, r) for r in rows]
+
+    # Audit jobs
+
+    def add_job(self, model_path: str, model_id: str, reference_path: str, reference_id: str, report: str,
+                log_path: str, started_by: str) -> Job:
+        with self._tx(write=True) as conn:
+            row = conn.execute(insert(jobs).values(
+                model_path=model_path, model_id=model_id, reference_path=reference_path, reference_id=reference_id,
+                report=report, log_path=log_path, status=RUNNING, started_by=started_by,
+                started_at=utcnow()).returning(*jobs.c)).one()
+        return _record(Job, row)
+
+    def job(self, job_id: int) -> Job:
+        with self._tx() as conn:
+            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
+        if row is None:
+            raise NotFound(f"no audit job #{job_id}")
+        return _record(Job, row)
+
+    def jobs(self, limit: int = 50) -> list[Job]:
+        """Newest first."""
+        with self._tx() as conn:
+            rows = conn.execute(select(jobs).order_by(jobs.c.id.desc()).limit(limit)).all()
+        return [_record(Job, r) for r in rows]
+
+    def finish_job(self, job_id: int, status: str, gates_passed: bool | None, detail: str | None) -> None:
+        with self._tx(write=True) as conn:
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(
+                status=status, finished_at=utcnow(), detail=detail,
+                gates_passed=None if gates_passed is None else int(gates_passed)))

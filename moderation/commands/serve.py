@@ -22,6 +22,7 @@ from moderation.commands.common import (
 
 # serve's option name -> the Settings field it sets
 SETTINGS_OPTIONS = {"model_path": "model", "database_url": "database_url", "reports_dir": "reports_dir",
+                    "models_dir": "models_dir",
                     "review_threshold": "review_threshold", "block_threshold": "block_threshold",
                     "allow_anonymous_api": "allow_anonymous_api"}
 
@@ -33,6 +34,9 @@ SETTINGS_OPTIONS = {"model_path": "model", "database_url": "database_url", "repo
 @database_option
 @click.option("--reports", "reports_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder of audit reports. Default: $MODERATION_REPORTS_DIR, else <data folder>/reports.")
+@click.option("--models", "models_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of saved models moderators can audit and promote at /models. "
+                   "Default: $MODERATION_MODELS_DIR, else <data folder>/models.")
 @policy_options
 @click.option("--allow-anonymous-api", is_flag=True,
               help="Let POST /api/v1/moderate work without a bearer token (default: a token is required).")
@@ -53,6 +57,9 @@ def command(host: str, port: int, **options: object) -> None:
         settings = replace(settings, model=resolve_model_path(None))
     app = create_app(settings)
     services = app.extensions["moderation"]
+    promoted = services.serving.promotion
+    if promoted is not None:
+        click.echo(f"Promotion #{promoted.id} by {promoted.promoted_by} wins over the configured model.", err=True)
     click.echo(f"Serving {services.model.model_id} at http://{host}:{port}/ "
                f"(review at {services.policy.review}, block at {services.policy.block}; "
                f"API {'open to anonymous callers' if settings.allow_anonymous_api else 'needs a bearer token'}).",
