@@ -13,7 +13,7 @@ from werkzeug.serving import make_server
 
 from moderation.artifacts import read_manifest
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, require_chromium
-from tests.web_support import PASSWORD, add_moderator, make_app, services, write_report
+from tests.web_support import PASSWORD, add_moderator, make_app, saved_models, services, write_report
 
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 # Markup that would run if the comment were not escaped; the CSP would block it too, so the tests check
@@ -45,7 +45,7 @@ def browser_type_launch_args(browser_type_launch_args):
 def live(tmp_path_factory, default_model):
     """The app on a loopback port, with a moderator and one audit report."""
     tmp = tmp_path_factory.mktemp("browser")
-    app = make_app(tmp, default_model)
+    app = make_app(tmp, default_model, models_dir=saved_models(tmp / "models"), model_check_s=0.0)
     add_moderator(app, "mod")
     folder = write_report(tmp / "reports", "2025-11-fairness", html=REPORT,
                           summary="## Summary\n\n| slice | AUC |\n| --- | --- |\n| women | 0.81 |\n")
@@ -137,3 +137,43 @@ def test_plugins_and_model_pages(page: Page, live, default_model):
         f"Model card: the default moderation model ({read_manifest(default_model).model_id})")
     expect(page.get_by_role("cell", name="test_roc_auc").first).to_be_visible()
     shot(page, "model")
+
+
+def test_audit_a_model_from_the_page_open_its_report_and_promote_it(page: Page, live, default_model):
+    url, app = live
+    candidate = read_manifest(services(app).settings.resolved_models_dir() / "candidate").model_id
+    page.goto(f"{url}/login?next=%2Fmodels")
+    page.get_by_label("Username").fill("mod")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(f"{url}/models")
+    card = page.locator("#model-candidate")
+    expect(card).to_contain_text(candidate)
+    expect(page.locator("#model-broken")).to_contain_text("Cannot be read")
+    shot(page, "models")
+
+    card.get_by_label("Data sets").fill("demo")
+    card.get_by_role("button", name="Audit against serving").click()
+    expect(page).to_have_url(re.compile(r"/models/jobs/\d+$"))
+    shot(page, "audit-job")
+    # The job page reloads itself (a meta refresh: no script runs on these pages) until the audit ends.
+    expect(page.locator("#job-status")).to_have_text("finished", timeout=180_000)
+    page.locator("#job-report").click()
+    expect(page.locator("h1").first).to_contain_text("audit", ignore_case=True)
+    shot(page, "audit-report")
+
+    page.goto(f"{url}/models")
+    expect(card).to_contain_text("cleared for promotion")
+    card.get_by_role("button", name="Promote to serving").click()
+    expect(page.locator(".flash")).to_contain_text(f"Promoted {candidate}")
+    expect(page.locator("#serving")).to_contain_text(candidate)
+    shot(page, "models-promoted")
+
+    page.get_by_role("link", name="Moderate").click()
+    page.get_by_label("Comment").fill("you are a complete idiot")
+    page.get_by_role("button", name="Score").click()
+    expect(page.locator("#model")).to_have_text(candidate)
+
+    page.goto(f"{url}/models")
+    page.locator("#rollback").click()
+    expect(page.locator("#serving")).to_contain_text(read_manifest(default_model).model_id)

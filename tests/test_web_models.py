@@ -12,23 +12,14 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from moderation.artifacts import read_manifest
-from moderation.data import load
-from moderation.training import train_student
 from moderation_web.models import clearing_audit
 from moderation_web.store import FAILED, FINISHED, RUNNING, Store, metadata
-from tests.web_support import add_moderator, load_benchmark, login, make_app, services, submit
+from tests.web_support import add_moderator, load_benchmark, login, make_app, saved_models, services, submit
 
 
 @pytest.fixture(scope="module")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A models folder with one saved tfidf-lr (other parameters than the default) and one broken folder."""
-    root = tmp_path_factory.mktemp("models")
-    data = load("demo")
-    train_student("tfidf-lr", data.split("train", "train"), data.split("test"), root / "candidate",
-                  params={"C": 0.3, "max_features": 3000, "min_df": 2}, lineage={"data": "demo"})
-    (root / "broken").mkdir()
-    (root / "broken" / "manifest.json").write_text("{not json")
-    return root
+    return saved_models(tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture

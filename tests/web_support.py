@@ -74,6 +74,20 @@ def write_report(root: Path, name: str, title: str = "Fairness audit", summary: 
     return folder
 
 
+def saved_models(root: Path) -> Path:
+    """A models folder: ``candidate``, a tfidf-lr on the demo data with other parameters than the default,
+    and ``broken``, whose manifest is not JSON."""
+    from moderation.data import load
+    from moderation.training import train_student
+
+    data = load("demo")
+    train_student("tfidf-lr", data.split("train", "train"), data.split("test"), root / "candidate",
+                  params={"C": 0.3, "max_features": 3000, "min_df": 2}, lineage={"data": "demo"})
+    (root / "broken").mkdir()
+    (root / "broken" / "manifest.json").write_text("{not json")
+    return root
+
+
 def load_benchmark() -> ModuleType:
     """benchmarks/web_load.py as a module (benchmarks/ is not a package): the tests start gunicorn with it."""
     if "web_load" in sys.modules:
