@@ -101,6 +101,9 @@ class Prompt:
 
 @runtime_checkable
 class PromptStrategy(Protocol):
+    """Factories take the keyword arguments ``seed``, ``instruction``, ``template`` and ``exemplar_template``
+    (the host passes them to every strategy), and ``k`` where the number of exemplars can be chosen."""
+
     name: str
 
     def build(self, query: str, pool: Sequence[Record]) -> Prompt:

@@ -167,6 +167,39 @@ def test_scaffolded_class_names_never_repeat_the_kind():
 
     assert class_name("keyword-student", "student") == class_name("keyword", "student") == "KeywordStudent"
     assert class_name("student-of-words", "student") == "StudentOfWordsStudent"
+    assert class_name("overlap", "prompt_strategy") == class_name("overlap-strategy", "prompt_strategy") \
+        == "OverlapStrategy"
+    assert class_name("forum-dataset", "dataset") == "ForumDataset"
+
+
+def test_plugins_new_scaffolds_every_kind_and_each_passes_its_own_tests(tmp_path):
+    from moderation.scaffold import KINDS
+
+    names = {"teacher": "wordlist-teacher", "dataset": "forum-dataset", "audit": "clean-pass-audit",
+             "prompt_strategy": "overlap-strategy"}
+    assert set(names) | {"student"} == set(KINDS)
+    packages = []
+    for kind, name in names.items():
+        made = run_cli("plugins", "new", name, "--kind", kind, "--dir", str(tmp_path))
+        assert made.returncode == 0, made.stderr
+        packages.append(tmp_path / f"moderation-{name}")
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--target", str(target), *map(str, packages)], check=True, capture_output=True, timeout=300)
+    env = {"PYTHONPATH": str(target)}
+    rows = json.loads(run_cli("plugins", "--json", env_extra=env).stdout)
+    listed = {(r["kind"], r["name"]) for r in rows if r["error"] is None}
+    assert set(names.items()) <= listed
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--no-header",
+                            "-o", "addopts=", *[str(p / "tests") for p in packages]], capture_output=True,
+                           text=True, env={**__import__("os").environ, **env}, cwd=tmp_path, timeout=300)
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+    assert "12 passed" in tests.stdout  # three tests per kind
+    assert "class OverlapStrategy:" in (packages[3] / "moderation_overlap_strategy.py").read_text()
+    shown = run_cli("prompt", "show", "--strategy", "overlap-strategy", "--k", "3", "you are an idiot", "--json",
+                    env_extra=env)
+    assert shown.returncode == 0, shown.stderr
+    assert len(json.loads(shown.stdout)["exemplars"]) == 3
 
 
 def test_plugins_new_refuses_bad_names_and_existing_folders(tmp_path):
