@@ -12,6 +12,7 @@ from moderation.artifacts import Manifest
 from moderation.augment import origin
 from moderation.data import LoadedData
 from moderation.plugins import get_registry
+from moderation.report import label_of
 
 WORST = 5
 
@@ -106,7 +107,7 @@ def _behaviour(tables: Mapping[str, list[dict[str, Any]]], models: Sequence[str]
 def render_default_card(student: Manifest, teacher: Manifest, evaluation: Mapping[str, Any],
                         policy: Mapping[str, Any], report: Mapping[str, Any], build: Mapping[str, Any],
                         data: LoadedData) -> str:
-    models = [report["model"]["id"], (report.get("compare") or {}).get("id")]
+    models = [label_of(report["model"]), label_of(report["compare"]) if report.get("compare") else None]
     tables = _audit_tables(report)
     threshold = report.get("settings", {}).get("threshold")
     return f"""# Model card: the default moderation model (`{student.model_id}`)

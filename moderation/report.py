@@ -241,7 +241,7 @@ def verdict(report: Mapping[str, Any]) -> list[str]:
     weakest point with its evidence, the error-rate gaps, behaviour, the reference comparison, the gates."""
     summary, model, compare = report["summary"], report["model"], report.get("compare")
     rows = sum(d["rows"] for d in report["data"])
-    out = [f"Audited {model['id']} on {rows:,} held-out rows of {len(report['data'])} data set(s) "
+    out = [f"Audited {_named(model)} on {rows:,} held-out rows of {len(report['data'])} data set(s) "
            f"({', '.join(d['name'] for d in report['data'])}), rows no audited model was trained on."]
     final, ref = summary.get("final_bias_metric"), summary.get("reference_final_bias_metric")
     if final is not None:
@@ -249,7 +249,7 @@ def verdict(report: Mapping[str, Any]) -> list[str]:
         if compare and ref is not None:
             word = ("better than" if final > ref + 0.005 else "worse than" if final < ref - 0.005
                     else "about the same as")
-            versus = f", {word} the reference {compare['id']} ({ref:.3f})"
+            versus = f", {word} the reference {_named(compare)} ({ref:.3f})"
         out.append(f"Its final bias metric (1.0 = no measured bias; the worst over data sets) is {final:.3f}{versus}.")
     worst = min(summary.get("worst_identities") or [], key=lambda w: w["value"], default=None)
     if worst is not None:
@@ -288,18 +288,28 @@ def side_by_side(report: Mapping[str, Any]) -> list[dict[str, Any]]:
             for data in dict.fromkeys(r["data"] for r in finals)]
 
 
+def label_of(model: Mapping[str, Any]) -> str:
+    """The name a model's rows carry in the audit tables (reports before labels used the model id)."""
+    return model.get("label") or model["id"]
+
+
+def _named(model: Mapping[str, Any]) -> str:
+    return label_of(model) if label_of(model) == model["id"] else f"{label_of(model)} [{model['id']}]"
+
+
 def render_summary(report: Mapping[str, Any]) -> str:
     """Markdown: the plain-language verdict, then what was audited, the final bias metric (beside the
     reference's), the worst identities, gates."""
     summary = report["summary"]
     model, compare = report["model"], report.get("compare")
-    lines = [f"# Bias audit of {model['id']}", "", " ".join(verdict(report)), ""]
+    lines = [f"# Bias audit of {_named(model)}", "", " ".join(verdict(report)), ""]
     if compare:
-        lines.append(f"- Compared with: {compare['id']} ({compare.get('kind') or 'model'})")
+        lines.append(f"- Compared with: {_named(compare)} ({compare.get('kind') or 'model'})")
     lines.append("- Data (held-out audit rows): " + ", ".join(f"{d['name']} ({d['rows']})" for d in report["data"]))
     if "final_bias_metric" in summary:
         finals = report["audits"].get("subgroup-auc", {}).get("tables", {}).get("final", [])
-        each = ", ".join(f"{r['data']} {_cell(r['final_bias_metric'])}" for r in finals if r["model"] == model["id"])
+        mine = [r for r in finals if r["model"] == label_of(model)]
+        each = ", ".join(f"{r['data']} {_cell(r['final_bias_metric'])}" for r in mine)
         lines.append(f"- Final bias metric: {_cell(summary['final_bias_metric'])} (worst over data sets: {each})")
     if summary.get("reference_final_bias_metric") is not None:
         lines.append(f"- Final bias metric of the reference: {_cell(summary['reference_final_bias_metric'])}")

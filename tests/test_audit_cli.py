@@ -51,10 +51,13 @@ def test_report_folder_layout_and_json(side_by_side: Path, default_model: Path, 
     assert list(report)[:4] == ["model", "compare", "data", "audits"] and "summary" in report
     assert report["model"]["id"] == read_manifest(default_model).model_id
     assert report["compare"]["id"] == read_manifest(compare_model).model_id
+    # Tables and charts name models by plugin and folder, which a reader can tell apart; ids stay in "id".
+    assert (report["model"]["label"], report["compare"]["label"]) == ("tiny-transformer (default)",
+                                                                      "tfidf-lr (model)")
     assert set(report["audits"]) == {"subgroup-auc", "error-rate-gaps", "templates", "behaviour", "amplification"}
     assert "template data set" in report["audits"]["templates"]["skipped"]
     assert "--data behaviour" in report["audits"]["behaviour"]["skipped"]
-    final = [r for r in report["audits"]["subgroup-auc"]["tables"]["final"] if r["model"] == report["model"]["id"]]
+    final = [r for r in report["audits"]["subgroup-auc"]["tables"]["final"] if r["model"] == report["model"]["label"]]
     assert 0.0 < report["summary"]["final_bias_metric"] <= 1.0
     assert report["summary"]["final_bias_metric"] == final[0]["final_bias_metric"]
     assert len(report["summary"]["worst_identities"]) == 3
@@ -80,6 +83,7 @@ def test_report_html_is_one_self_contained_page(side_by_side: Path):
 def test_summary_md_is_short(side_by_side: Path, default_model: Path, compare_model: Path):
     summary = (side_by_side / "summary.md").read_text()
     model, reference = read_manifest(default_model).model_id, read_manifest(compare_model).model_id
+    model, reference = f"tiny-transformer (default) [{model}]", f"tfidf-lr (model) [{reference}]"
     assert summary.startswith(f"# Bias audit of {model}")
     assert len(summary.splitlines()) < 30
     for needle in ("Final bias metric:", "Worst identity on demo", "Gate final_bias_metric"):
@@ -89,7 +93,7 @@ def test_summary_md_is_short(side_by_side: Path, default_model: Path, compare_mo
     verdict = summary.splitlines()[2]  # the plain-language verdict comes first
     assert verdict.startswith(f"Audited {model} on ") and f"is {final:.3f}, " in verdict
     assert f"the reference {reference} ({ref:.3f})" in verdict and "Gates: all 2 passed." in verdict
-    assert f"| data | model {model} | reference {reference} |" in summary  # the two side by side
+    assert "| data | model tiny-transformer (default) | reference tfidf-lr (model) |" in summary  # side by side
     html = (side_by_side / "report.html").read_text()
     assert f'<p class="verdict">Audited {model}' in html
 
@@ -223,3 +227,14 @@ def test_audit_rows_a_model_trained_on_are_removed(tmp_path: Path, shared_data: 
     terms = report["audits"]["templates"]["tables"]["terms"]
     assert {r["data"] for r in terms} == {"bias_madlibs"} and len(terms) > 20
     assert report["summary"]["final_bias_metric"] is not None
+
+
+def test_models_can_be_given_labels_for_tables_and_charts(tmp_path: Path, compare_model: Path):
+    out = tmp_path / "labelled"
+    result = run_cli("audit", "--compare", str(compare_model), "--data", "demo", "--audits", "subgroup-auc",
+                     "--label", "candidate v2", "--compare-label", "production", "--out", str(out), *FAST)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert (report["model"]["label"], report["compare"]["label"]) == ("candidate v2", "production")
+    assert {r["model"] for r in report["audits"]["subgroup-auc"]["tables"]["final"]} == {"candidate v2", "production"}
+    assert "| data | model candidate v2 | reference production |" in (out / "summary.md").read_text()

@@ -30,9 +30,12 @@ from moderation.splits import split_key
 GATE_FAILED = 3  # distinct from 1 (an error) so a release pipeline can tell "biased" from "broken"
 
 
-def _model_info(path: Path) -> dict[str, Any]:
+def _model_info(path: Path, label: str | None) -> dict[str, Any]:
+    """What the report says about a model; ``label`` names it in tables and charts (default: its plugin and
+    folder, e.g. "tiny-transformer (default)", which a reader tells apart more easily than two hashes)."""
     manifest = read_manifest(path)
-    return {"id": manifest.model_id, "path": str(path), "kind": manifest.kind, "plugin": manifest.plugin,
+    return {"id": manifest.model_id, "label": label or f"{manifest.plugin} ({path.resolve().name})",
+            "path": str(path), "kind": manifest.kind, "plugin": manifest.plugin,
             "data_fingerprint": manifest.data_fingerprint, "created": manifest.created,
             "metrics": manifest.metrics, "lineage": manifest.lineage}
 
@@ -113,12 +116,16 @@ def _load_slices(names: list[str], data_dir: Path | None, limit: int | None,
               help="Seed of the bootstrap.")
 @click.option("--fail-under", "fail_under", multiple=True, metavar="METRIC=VALUE",
               help="Exit with status 3 when a summary metric is below VALUE, e.g. final_bias=0.90 (repeatable).")
-@click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True,
+              help="Texts scored at a time (memory, not results).")
+@click.option("--label", default=None, help="The model's name in tables and charts. Default: 'PLUGIN (FOLDER)'.")
+@click.option("--compare-label", default=None, help="The same for the --compare model.")
 @json_option
 @friendly_errors
 def command(model_path: Path | None, compare_path: Path | None, data_spec: str, data_dir: Path | None,
             limit: int | None, audit_spec: str, out: Path, min_slice: int, threshold: float, resamples: int,
-            seed: int, fail_under: tuple[str, ...], batch_size: int, as_json: bool) -> None:
+            seed: int, fail_under: tuple[str, ...], batch_size: int, label: str | None, compare_label: str | None,
+            as_json: bool) -> None:
     """Audit a model for bias on held-out identity slices and write a report folder."""
     check_out(out)
     names, explicit = select_audits(audit_spec)
@@ -127,14 +134,14 @@ def command(model_path: Path | None, compare_path: Path | None, data_spec: str, 
     data_names = list(dict.fromkeys(n.strip() for n in data_spec.split(",") if n.strip()))
     if not data_names:
         raise click.UsageError("--data is empty; give one or more data set names, e.g. --data toxigen")
-    model = _model_info(resolve_model_path(model_path))
-    compare = _model_info(compare_path) if compare_path is not None else None
+    model = _model_info(resolve_model_path(model_path), label)
+    compare = _model_info(compare_path, compare_label) if compare_path is not None else None
+    if compare is not None and compare["label"] == model["label"]:
+        compare["label"] += " (compare)"
     seen, notes = _seen([m for m in (model, compare) if m is not None], data_dir)
     slices, data_info, templates, slice_notes = _load_slices(data_names, data_dir, limit, seen)
-    scorers = {model["id"]: CachedScorer(load_model(model["path"]), model["id"], batch_size)}
-    if compare is not None:
-        label = compare["id"] if compare["id"] != model["id"] else f"{compare['id']} (compare)"
-        scorers[label] = CachedScorer(load_model(compare["path"]), label, batch_size)
+    scorers = {m["label"]: CachedScorer(load_model(m["path"]), f"{m['label']} [{m['id']}]", batch_size)
+               for m in (model, compare) if m is not None}
     for name, records in slices.items():
         for scorer in scorers.values():
             scorer.prefetch([r.text for r in records], f"scoring {name} with {scorer.name}")
