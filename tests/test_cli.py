@@ -42,6 +42,22 @@ def test_the_verb_summaries_match_the_commands():
         assert command.get_short_help_str(limit=1000) == summary, name
 
 
+def test_every_visible_option_of_every_command_has_help_text():
+    import click
+
+    from moderation.cli import main
+
+    def silent(command: click.Command, path: str) -> list[str]:
+        if isinstance(command, click.Group):
+            ctx = click.Context(command)
+            return [m for name in command.list_commands(ctx)
+                    for m in silent(command.get_command(ctx, name), f"{path} {name}")]
+        return [f"{path} {p.opts[0]}" for p in command.params
+                if isinstance(p, click.Option) and not p.hidden and not p.help]
+
+    assert silent(main, "moderation") == []
+
+
 def test_h_works_on_every_verb():
     result = run_cli("score", "-h")
     assert result.returncode == 0 and "--input" in result.stdout
@@ -96,3 +112,21 @@ def test_unknown_plugin_parameters_and_bad_counts_are_one_line(default_model, tm
     count = run_cli("distill", "--teacher", str(default_model), "--student", "tfidf-lr", "--data", "demo",
                     "--out", str(tmp_path / "s"), "--oversample", "demo=abc")
     assert count.returncode == 1 and "--oversample takes DATA=N" in count.stderr
+
+
+def test_renamed_options_keep_their_old_spelling_with_a_warning(tmp_path, default_model):
+    from click.testing import CliRunner
+
+    from moderation.cli import main
+
+    runner = CliRunner()
+    args = ["evaluate", "--model", str(default_model), "--data", "demo", "--limit", "300", "--singles", "5", "--json"]
+    new = runner.invoke(main, [*args, "--compare", str(default_model)])
+    old = runner.invoke(main, [*args, "--teacher", str(default_model)])
+    assert new.exit_code == old.exit_code == 0, old.output
+    assert "Warning: --teacher is now --compare" in old.stderr and "Warning" not in new.stderr
+    strip = ("latency", "throughput")  # timings differ run to run; the measured agreement may not
+    same = [{k: v for k, v in json.loads(r.stdout).items() if not any(s in k for s in strip)} for r in (new, old)]
+    assert same[0] == same[1] and same[0]["decision_agreement"] == 1.0  # the model beside itself
+    unknown = runner.invoke(main, [*args, "--teachr", str(default_model)])
+    assert unknown.exit_code == 2 and "No such option '--teachr'" in unknown.stderr

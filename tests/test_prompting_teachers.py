@@ -265,8 +265,8 @@ def test_prompt_compare_and_a_saved_teacher_through_score(tmp_path, default_mode
     assert json.loads(scored.stdout)["model"] == info["model"]
 
     compared = run_cli("prompt", "compare", "--data", "demo", "--limit", LIMIT, "--strategies",
-                       "zero-shot,few-shot", "--k", "4", "--calibration-size", "40", "--reference", str(out),
-                       "--reference", str(default_model), "--json")
+                       "zero-shot,few-shot", "--k", "4", "--calibration-size", "40", "--compare", str(out),
+                       "--compare", str(default_model), "--json")
     assert compared.returncode == 0, compared.stderr
     report = json.loads(compared.stdout)
     rows = {r["name"]: r for r in report["results"]}
@@ -331,7 +331,7 @@ def test_prompted_teachers_conform(teachers, lm_teacher):
 
 def test_teacher_train_builds_a_prompted_teacher(tmp_path):
     # the host calls fit(train, validation, checkpoint_dir=...) on every trainable teacher
-    result = run_cli("teacher", "train", "--teacher", "embedding-prompted", "--data", "demo",
+    result = run_cli("teacher", "train", "--plugin", "embedding-prompted", "--data", "demo",
                      "--out", str(tmp_path / "t"), "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["model"].startswith("embedding-prompted@")

@@ -68,7 +68,7 @@ def teacher_step(work: Path, data_dir: Path, settings: dict[str, Any]) -> Path:
     out = work / "teacher"
     if stamp_ok(out, settings):
         return out
-    args = ["teacher", "train", "--teacher", settings["teacher"], "--data", TRAINING_DATA, "--data-dir",
+    args = ["teacher", "train", "--plugin", settings["teacher"], "--data", TRAINING_DATA, "--data-dir",
             str(data_dir), "--out", str(out), "--steps", str(settings["steps"]), "--max-length",
             str(settings["max_length"]), "--augment", str(settings["augment"])]
     if settings["base"]:

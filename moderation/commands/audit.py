@@ -117,7 +117,7 @@ def _load_slices(names: list[str], data_dir: Path | None, limit: int | None,
 @click.option("--fail-under", "fail_under", multiple=True, metavar="METRIC=VALUE",
               help="Exit with status 3 when a summary metric is below VALUE, e.g. final_bias=0.90 (repeatable).")
 @click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True,
-              help="Texts scored at a time (memory, not results).")
+              help="Texts scored at a time: memory and speed, never the scores.")
 @click.option("--label", default=None, help="The model's name in tables and charts. Default: 'PLUGIN (FOLDER)'.")
 @click.option("--compare-label", default=None, help="The same for the --compare model.")
 @json_option

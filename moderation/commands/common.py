@@ -101,3 +101,28 @@ def open_store(database_url: str | None) -> Store:
     store = Store(Settings.from_env().override(database_url=database_url).resolved_database_url())
     store.create_schema()
     return store
+
+
+
+def renamed(old: str, new: str, **attrs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Accept ``old``, the former spelling of option ``new``, with a warning, for a release. Put it above
+    the ``new`` option, which takes ``callback=from_renamed``; ``attrs`` (type, multiple) as for ``new``."""
+
+    def remember(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        if value is None or value == ():
+            return
+        click.echo(f"Warning: {old} is now {new}; the old spelling will stop working in a later release.",
+                   err=True)
+        ctx.meta.setdefault("renamed", {})[new] = value
+
+    return click.option(old, f"renamed_{new.lstrip('-').replace('-', '_')}", hidden=True, expose_value=False,
+                        callback=remember, **attrs)
+
+
+def from_renamed(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """The value given under the option's former spelling, unless the new spelling was given too. Click
+    processes the options given on the command line before the others, so the old one is seen first."""
+    old = ctx.meta.get("renamed", {}).get(max(param.opts, key=len))
+    if old is None or ctx.get_parameter_source(param.name) is not click.core.ParameterSource.DEFAULT:
+        return value
+    return old

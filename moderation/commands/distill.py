@@ -36,7 +36,8 @@ def _shares(pairs: tuple[str, ...]) -> dict[str, float]:
               help="A saved teacher (labels are computed, cached) or a labels .parquet from `moderation label`.")
 @click.option("--student", "student_name", required=True, help="Student plugin, e.g. tfidf-lr, ngram-mlp.")
 @click.option("--data", "data_name", required=True, help="Data set(s): train + unlabeled rows are the transfer set.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder to save the student in (model files, manifest.json, MODEL_CARD.md).")
 @data_options
 @click.option("--alpha", type=float, default=0.5, show_default=True,
               help="The teacher's share of the target where a gold label exists (1 = teacher only).")

@@ -8,7 +8,14 @@ from pathlib import Path
 import click
 
 from moderation.artifacts import load_model, read_manifest
-from moderation.commands.common import friendly_errors, json_option, model_option, resolve_model_path
+from moderation.commands.common import (
+    friendly_errors,
+    from_renamed,
+    json_option,
+    model_option,
+    renamed,
+    resolve_model_path,
+)
 from moderation.commands.data import data_options
 from moderation.data import load
 from moderation.evaluation import agreement, as_metrics, base_bytes, quality, size_bytes, speed
@@ -18,10 +25,13 @@ from moderation.scoring import score_texts
 @click.command("evaluate")
 @model_option
 @click.option("--data", "data_name", required=True, help="Data set(s) to evaluate on.")
-@click.option("--split", default="test", show_default=True, type=click.Choice(["train", "validation", "test"]))
+@click.option("--split", default="test", show_default=True, type=click.Choice(["train", "validation", "test"]),
+              help="Which split of DATA to measure on (choose settings on validation, report test).")
 @data_options
-@click.option("--teacher", "teacher_path", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="A teacher to measure agreement with (Spearman of scores, decision agreement).")
+@renamed("--teacher", "--compare", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--compare", "teacher_path", type=click.Path(file_okay=False, path_type=Path), default=None,
+              callback=from_renamed,
+              help="A saved model (e.g. the teacher) to measure agreement with (Spearman of scores, decisions).")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Decision threshold for F1, precision, recall and agreement.")
 @click.option("--singles", type=click.IntRange(1), default=200, show_default=True,

@@ -22,9 +22,11 @@ from moderation.labeling import ENGINES, label
               help="Split to label (the held-out audit split cannot be labeled).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output .parquet file.")
 @data_options
-@click.option("--engine", type=click.Choice(ENGINES), default="local", show_default=True)
+@click.option("--engine", type=click.Choice(ENGINES), default="local", show_default=True,
+              help="local: batches in this process; ray: batches spread over a Ray cluster (--ray-address).")
 @click.option("--ray-address", default=None, help="Ray cluster address (with --engine ray); default: a local Ray.")
-@click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True,
+              help="Texts scored at a time: memory and speed, never the scores.")
 @click.option("--cache", "cache_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Prediction cache (SQLite). Default: <user data folder>/cache/predictions.sqlite.")
 @json_option

@@ -40,7 +40,8 @@ def format_plugins(rows: list[PluginInfo]) -> str:
 
 @command.command("new")
 @click.argument("name")
-@click.option("--kind", type=click.Choice(KINDS), default="student", show_default=True)
+@click.option("--kind", type=click.Choice(KINDS), default="student", show_default=True,
+              help="The kind of plugin the package registers.")
 @click.option("--dir", "parent", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
               show_default=True, help="Where to create the package folder.")
 @friendly_errors

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from moderation.commands.common import friendly_errors, json_option
+from moderation.commands.common import friendly_errors, from_renamed, json_option, renamed
 from moderation.commands.data import data_options
 from moderation.data import load
 from moderation.plugins import get_registry
@@ -63,9 +63,12 @@ def strategy_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def teacher_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Which promptable teacher scores, and how it is calibrated."""
     for option in reversed([
-        click.option("--teacher", default="embedding-prompted", show_default=True, help="Promptable teacher plugin."),
-        click.option("--base", default=None, help="Local checkpoint for the teacher (embedding-prompted: default "
-                     "all-MiniLM-L6-v2; causal-lm: required)."),
+        renamed("--teacher", "--teacher-plugin"),
+        click.option("--teacher-plugin", "teacher", default="embedding-prompted", show_default=True,
+                     callback=from_renamed, help="Promptable teacher plugin."),
+        click.option("--base", type=click.Path(exists=True, file_okay=False), default=None,
+                     help="Folder of a local checkpoint for the teacher (embedding-prompted: default "
+                          "all-MiniLM-L6-v2; causal-lm: required)."),
         click.option("--calibration-size", type=click.IntRange(0), default=300, show_default=True,
                      help="Training rows held out of the pool to fit the Platt calibration (0: none)."),
     ]):
@@ -127,8 +130,10 @@ def show(text: str, strategy: str, k: int | None, seed: int, instruction: str, t
               help="Data set: exemplars and calibration from train, scores on --split.")
 @click.option("--strategies", default="zero-shot,one-shot,few-shot,knn-few-shot", show_default=True,
               help="Comma-separated strategy plugins, compared on the same rows.")
-@click.option("--split", "split_name", type=click.Choice(["test", "validation"]), default="test", show_default=True)
-@click.option("--reference", "references", multiple=True, type=click.Path(path_type=Path),
+@click.option("--split", "split_name", type=click.Choice(["test", "validation"]), default="test", show_default=True,
+              help="Which split the strategies are scored on (choose on validation, report test).")
+@renamed("--reference", "--compare", multiple=True, type=click.Path(path_type=Path))
+@click.option("--compare", "references", multiple=True, type=click.Path(path_type=Path), callback=from_renamed,
               help="Saved model (e.g. the LoRA teacher, the best student) scored on the same rows; repeatable.")
 @strategy_options
 @data_options

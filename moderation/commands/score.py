@@ -36,7 +36,8 @@ STDIO = Path("-")
               help="Format of --out - (default: the input's).")
 @click.option("--text-column", default="text", show_default=True, help="Column (or JSON field) holding the text.")
 @click.option("--encoding", default="utf-8", show_default=True, help="Encoding of --input.")
-@click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True,
+              help="Texts scored at a time: memory and speed, never the scores.")
 @json_option
 @friendly_errors
 def command(text: str | None, model_path: Path | None, review_threshold: float | None, block_threshold: float | None,

@@ -30,7 +30,7 @@ SETTINGS_OPTIONS = {"model_path": "model", "database_url": "database_url", "repo
 @click.command("serve")
 @model_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port to listen on.")
 @database_option
 @click.option("--reports", "reports_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder of audit reports. Default: $MODERATION_REPORTS_DIR, else <data folder>/reports.")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from moderation.commands.common import friendly_errors, invoked_command, json_option
+from moderation.commands.common import friendly_errors, from_renamed, invoked_command, json_option, renamed
 from moderation.commands.data import data_options
 from moderation.data import load
 from moderation.teaching import train_teacher
@@ -19,13 +19,19 @@ def command() -> None:
 
 
 @command.command("train")
-@click.option("--teacher", "teacher_name", default="minilm-lora", show_default=True, help="Teacher plugin.")
+@renamed("--teacher", "--plugin")
+@click.option("--plugin", "teacher_name", default="minilm-lora", show_default=True, callback=from_renamed,
+              help="Teacher plugin to train (`moderation plugins` lists them).")
 @click.option("--data", "data_name", required=True, help="Data set(s), e.g. davidson or davidson,jigsaw_toxic.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder to save the teacher in; run again with the same --out to resume.")
 @data_options
-@click.option("--base", default=None, help="Local Hugging Face encoder checkpoint (default: all-MiniLM-L6-v2).")
+@click.option("--base", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Folder of a local Hugging Face encoder checkpoint (default: all-MiniLM-L6-v2).")
 @click.option("--rank", type=click.IntRange(1), default=None, help="LoRA rank (default 8).")
-@click.option("--alpha", type=click.IntRange(1), default=None, help="LoRA alpha (default 16).")
+@renamed("--alpha", "--lora-alpha", type=click.IntRange(1))
+@click.option("--lora-alpha", "alpha", type=click.IntRange(1), default=None, callback=from_renamed,
+              help="LoRA alpha, the adapter's scale (default 16).")
 @click.option("--dropout", type=click.FloatRange(0, 1), default=None, help="LoRA dropout (default 0.1).")
 @click.option("--target-modules", default=None, help="Comma-separated module names (default query,key,value,dense).")
 @click.option("--steps", "max_steps", type=click.IntRange(1), default=None, help="Optimizer steps (default 800).")
@@ -40,7 +46,7 @@ def command() -> None:
 @friendly_errors
 def train(teacher_name: str, data_name: str, out: Path, data_dir: Path | None, limit: int | None,
           labeled: int | None, target_modules: str | None, augment: int, as_json: bool, **settings) -> None:
-    """Fine-tune TEACHER on the train split of DATA; keep the best validation checkpoint; save to OUT.
+    """Fine-tune the teacher --plugin on the train split of DATA; keep the best validation checkpoint; save to OUT.
     Run the same command again to resume an interrupted run."""
     params = {k: v for k, v in settings.items() if v is not None}
     if target_modules:
