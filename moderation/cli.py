@@ -7,6 +7,9 @@ command's own first docstring line)."""
 from __future__ import annotations
 
 import importlib
+import logging
+import os
+import warnings
 from typing import Any
 
 import click
@@ -58,10 +61,29 @@ def _short(text: str, width: Any) -> str:
     return text if len(text) <= limit else text[: limit - 3].rsplit(" ", 1)[0] + "..."
 
 
+def _one_line(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+    click.echo(f"Warning: {message}", err=True)
+
+
+def configure_output(verbose: int, quiet: bool) -> None:
+    """-q: results and errors only; default: one-line warnings; -v: library logs and full warnings (-vv: debug)."""
+    if quiet:
+        os.environ["TQDM_DISABLE"] = "1"  # tqdm reads it when each bar starts
+        warnings.simplefilter("ignore")
+    elif not verbose:
+        warnings.showwarning = _one_line
+    levels = {0: logging.WARNING, 1: logging.INFO}
+    logging.basicConfig(level=logging.ERROR if quiet else levels.get(verbose, logging.DEBUG),
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="moderation")
-def main() -> None:
+@click.option("-v", "--verbose", count=True, help="More output: library logs and full warnings (-vv: debug logs).")
+@click.option("-q", "--quiet", is_flag=True, help="Results and errors only: no progress bars, no warnings.")
+def main(verbose: int, quiet: bool) -> None:
     """Toxicity moderation with knowledge distillation: teachers, students, prompts, audits.
 
     Shell completion (bash): eval "$(_MODERATION_COMPLETE=bash_source moderation)"; zsh and fish
     likewise with zsh_source and fish_source."""
+    configure_output(verbose, quiet)

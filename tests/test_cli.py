@@ -130,3 +130,21 @@ def test_renamed_options_keep_their_old_spelling_with_a_warning(tmp_path, defaul
     assert same[0] == same[1] and same[0]["decision_agreement"] == 1.0  # the model beside itself
     unknown = runner.invoke(main, [*args, "--teachr", str(default_model)])
     assert unknown.exit_code == 2 and "No such option '--teachr'" in unknown.stderr
+
+
+def test_warnings_are_one_line_and_quiet_silences_them(tmp_path, default_model):
+    import shutil
+
+    model = tmp_path / "old"
+    shutil.copytree(default_model, model)
+    manifest = json.loads((model / "manifest.json").read_text())
+    (model / "manifest.json").write_text(json.dumps({**manifest, "plugin_version": "0.0.1"}))
+    plain = run_cli("score", "--model", str(model), "you are a lovely person")
+    assert plain.returncode == 0, plain.stderr
+    warning = [line for line in plain.stderr.splitlines() if "0.0.1" in line]
+    assert len(warning) == 1 and warning[0].startswith("Warning: ") and "scores may differ" in warning[0]
+    assert "UserWarning" not in plain.stderr and "warnings.warn" not in plain.stderr
+    quiet = run_cli("-q", "score", "--model", str(model), "you are a lovely person")
+    assert quiet.returncode == 0 and quiet.stderr == "" and quiet.stdout == plain.stdout
+    verbose = run_cli("-v", "score", "--model", str(model), "you are a lovely person")
+    assert "UserWarning" in verbose.stderr  # -v keeps Python's full warning, with where it came from
