@@ -39,7 +39,7 @@ from tqdm import tqdm
 
 from moderation.errors import InputError
 from moderation.plugins import get_registry
-from moderation.protocols import AuditResult, Record, Scorer
+from moderation.protocols import AuditResult, Record, Scorer, optional
 from moderation.scoring import check_scores, score_texts
 
 POWER = -5  # the Jigsaw Unintended Bias generalized mean: low AUCs dominate
@@ -496,7 +496,7 @@ def make_audit(name: str, settings: AuditSettings) -> Any:
 def gate_keys(names: Sequence[str]) -> dict[str, str]:
     """Summary numbers the selected audits let ``--fail-under`` gate on, mapped to their audit."""
     registry = get_registry()
-    return {key: name for name in names for key in getattr(registry.get("audit", name).factory, "gates", ())}
+    return {key: name for name in names for key in optional(registry.get("audit", name).factory, "audit", "gates")}
 
 
 @dataclass(frozen=True)
@@ -555,11 +555,11 @@ def run_audits(names: Sequence[str], scorers: Mapping[str, Scorer], slices: Mapp
         audit = make_audit(name, settings)
         run.about[name] = inspect.getdoc(type(audit)) or get_registry().get("audit", name).description
         chosen = ({k: v for k, v in slices.items() if k in template_slices}
-                  if getattr(audit, "template_slices_only", False) else dict(slices))
-        applies = getattr(audit, "applies_to", None)
+                  if optional(audit, "audit", "template_slices_only") else dict(slices))
+        applies = optional(audit, "audit", "applies_to")
         chosen = {k: v for k, v in chosen.items() if applies is None or applies(v)}
         reason = None
-        if len(scorers) < getattr(audit, "min_scorers", 1):
+        if len(scorers) < optional(audit, "audit", "min_scorers"):
             reason = "compares two models: pass --compare PATH (a reference, e.g. the teacher)"
         elif not chosen and applies is not None:
             reason = "has no rows it can measure in these data sets (e.g. --data behaviour)"

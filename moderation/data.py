@@ -16,7 +16,7 @@ from typing import Any
 
 from moderation.identities import LEXICON_VERSION, groups_of, match_terms
 from moderation.plugins import get_registry
-from moderation.protocols import Dataset, Record
+from moderation.protocols import Dataset, Record, optional
 from moderation.splits import SPLIT_PLAN_VERSION, assign_split, hash_point, split_key, text_hash
 from moderation.tables import InputError, Rejected, Row, open_table
 
@@ -266,7 +266,7 @@ def load(name: str, data_dir: str | Path | None = None, *, limit: int | None = N
     """
     names = [n.strip() for n in name.split(",") if n.strip()]
     datasets = [get_dataset(n, data_dir, **params) for n in names]
-    plans = [getattr(ds, "split_plan", SplitPlan()) for ds in datasets]
+    plans = [optional(ds, "dataset", "split_plan") or SplitPlan() for ds in datasets]
     if len(datasets) > 1 and any(p.audit_only for p in plans):
         raise DataError("template (audit-only) data sets cannot be pooled with training data")
     plan = plans[0] if len(plans) == 1 else SplitPlan()

@@ -11,7 +11,7 @@ import numpy as np
 from scipy.stats import spearmanr
 from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score, roc_auc_score
 
-from moderation.protocols import Record, Scorer
+from moderation.protocols import Record, Scorer, optional
 from moderation.scoring import score_texts
 
 
@@ -91,8 +91,8 @@ def size_bytes(directory: Path) -> int:
 
 def base_bytes(scorer: Scorer) -> int:
     """Bytes of the base checkpoint a scorer loads besides its own files (an adapter's encoder, say)."""
-    base = getattr(scorer, "base", None)
-    return size_bytes(base) if isinstance(base, Path) and base.is_dir() else 0
+    base = optional(scorer, "scorer", "base")
+    return size_bytes(Path(base)) if base is not None and Path(base).is_dir() else 0
 
 
 def as_metrics(*parts: object) -> dict[str, float | int | None]:

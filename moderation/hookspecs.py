@@ -13,8 +13,8 @@ listed and loaded exactly the same way. Every hook takes one argument, ``registe
 
 Scorer factories (teachers and students) must also offer ``factory.load(directory)`` so that saved
 models reload through ``moderation.artifacts.load_model``. The protocols each kind follows are in
-``moderation.protocols``. Hooks return nothing; a hook that raises marks only its own plugin as
-failed, never the host.
+``moderation.protocols``, with ``OPTIONAL``: every optional attribute the host reads, and its default.
+Hooks return nothing; a hook that raises marks only its own plugin as failed, never the host.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ def register_teachers(register):
     """Register teacher scorers: large, slow, accurate models that label data offline.
 
     :param register: ``register(cls)`` or ``register(name, factory, description=...)``; instances follow
-        ``moderation.protocols.Teacher`` (a ``Scorer``, optionally with ``fit(train, validation)``).
+        ``moderation.protocols.Teacher`` (a ``Scorer``, optionally with
+        ``fit(train, validation, *, checkpoint_dir=None)``).
     """
 
 

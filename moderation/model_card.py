@@ -12,6 +12,7 @@ from moderation.artifacts import Manifest
 from moderation.augment import origin
 from moderation.data import LoadedData
 from moderation.plugins import get_registry
+from moderation.protocols import optional
 from moderation.report import label_of
 
 WORST = 5
@@ -32,7 +33,7 @@ def _training_data(data: LoadedData) -> str:
     registry = get_registry()
     rows = []
     for source in dict.fromkeys(origin(r) for r in data.records):
-        license_ = getattr(registry.get("dataset", source).factory, "license", "")
+        license_ = optional(registry.get("dataset", source).factory, "plugin", "license")
         rows.append([source, *(counts[(source, s)] for s in ("train", "validation", "test", "unlabeled", "audit")),
                      license_])
     return _table(["data set", "train", "validation", "test", "unlabeled (teacher-labeled)", "audit (held out)",

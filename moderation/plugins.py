@@ -18,6 +18,7 @@ import pluggy
 
 from moderation import hookspecs
 from moderation.errors import UserError
+from moderation.protocols import optional
 
 ENTRY_POINT_GROUP = "moderation"
 HOOKS = {
@@ -126,7 +127,7 @@ def _with_error(info: PluginInfo, error: str) -> PluginInfo:
 
 
 def _describe(obj: Any) -> str:
-    text = getattr(obj, "description", None) or inspect.getdoc(obj) or ""
+    text = optional(obj, "plugin", "description") or inspect.getdoc(obj) or ""
     return text.strip().splitlines()[0] if text.strip() else ""
 
 

@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from moderation.data import fingerprint, require_trainable
 from moderation.plugins import get_registry
-from moderation.protocols import Exemplar, Prompt, Record
+from moderation.protocols import Exemplar, Prompt, Record, optional
 from moderation.splits import text_hash
 from moderation.tables import InputError
 
@@ -445,7 +445,7 @@ class PromptedTeacher(ABC):
         strategy_params = dict(strategy_params or {})
         strategy_params.setdefault("seed", seed)
         self.strategy = get_registry().create("prompt_strategy", strategy, **strategy_params)
-        self.strategy_params = getattr(self.strategy, "params", strategy_params)  # third-party: as given
+        self.strategy_params = optional(self.strategy, "prompt_strategy", "params") or strategy_params
         self.calibration_size, self.seed = calibration_size, seed
         self.pool: Sequence[Record] = ()
         self.calibration: PlattCalibration | None = None
@@ -485,8 +485,9 @@ class PromptedTeacher(ABC):
 
     def prompts(self, texts: Sequence[str]) -> list[Prompt]:
         """One prompt per text; strategies with ``build_many`` (all built-ins) choose exemplars in one batch."""
-        if hasattr(self.strategy, "build_many"):
-            return self.strategy.build_many(list(texts), self.pool)
+        build_many = optional(self.strategy, "prompt_strategy", "build_many")
+        if build_many is not None:
+            return build_many(list(texts), self.pool)
         return [self.strategy.build(text, self.pool) for text in texts]
 
     def score(self, texts: Sequence[str]) -> np.ndarray:

@@ -1,6 +1,8 @@
 """What teachers, students, prompt strategies, audits and data sets look like to the host.
 
 Plain ``typing.Protocol`` classes: plugins need not inherit from anything, only match the shape.
+Beyond the members a protocol requires, the host reads only the optional attributes declared in
+``OPTIONAL``, through ``optional``; ``moderation.testing`` checks both.
 """
 
 from __future__ import annotations
@@ -15,6 +17,46 @@ import numpy as np
 from moderation.tables import Rejected
 
 SPLITS = ("train", "validation", "test", "unlabeled", "audit")
+
+# Every optional attribute the host reads from a plugin, by kind, with the value it assumes when a plugin
+# has none. "plugin" is what any registered factory (usually the class) may carry.
+OPTIONAL: dict[str, dict[str, Any]] = {
+    "plugin": {
+        "description": None,  # one line for `moderation plugins`; None: the first line of the docstring
+        "license": "",  # a data set's license, shown in model cards before any instance is made
+    },
+    "scorer": {
+        "base": None,  # path of a base checkpoint it loads besides its own files (sizes report it apart)
+        "n_parameters": None,  # parameter count, reported by `moderation evaluate`
+    },
+    "teacher": {
+        "fit": None,  # fit(train, validation, *, checkpoint_dir=None) -> self; None: cannot be trained
+        "best_validation_auc": None,  # after fit: validation ROC-AUC of the checkpoint it kept
+    },
+    "audit": {
+        "gates": (),  # summary numbers (higher is better) `--fail-under` may gate on
+        "min_scorers": 1,  # 2 for an audit that compares the model with its reference
+        "applies_to": None,  # applies_to(records) -> bool: whether it can measure a slice; None: any slice
+        "template_slices_only": False,  # True: run only on template data sets' slices
+    },
+    "dataset": {
+        "split_plan": None,  # a moderation.data.SplitPlan; None: the shared plan
+        "present": None,  # present() -> bool: whether its files exist; None: always present
+        "version": None,  # version() -> str that changes when the data does
+    },
+    "prompt_strategy": {
+        "params": None,  # what rebuilds it, create("prompt_strategy", name, **params); None: as created
+        "build_many": None,  # build_many(queries, pool) -> list[Prompt]: exemplars for many queries at once
+        "fixed_k": None,  # on the factory: the exemplar count of a strategy whose k cannot be chosen
+        "k": None,  # exemplars per prompt, shown when strategies are compared
+    },
+}
+
+
+def optional(obj: Any, kind: str, name: str) -> Any:
+    """Optional attribute ``name`` of a ``kind`` plugin, or its declared default. Reading an attribute not
+    declared in ``OPTIONAL`` is a KeyError: the contract lives in one place."""
+    return getattr(obj, name, OPTIONAL[kind][name])
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,10 +174,7 @@ class Audit(Protocol):
 @runtime_checkable
 class Dataset(Protocol):
     """A data set. Factories take ``data_dir`` (where shared data lives) as a keyword argument.
-
-    Optional attributes the data layer reads: ``split_plan`` (a ``moderation.data.SplitPlan``;
-    ``audit_only=True`` for template sets), ``present()`` (whether its files exist).
-    """
+    Optional: ``split_plan``, ``present()``, ``version()`` (``OPTIONAL["dataset"]``)."""
 
     name: str
     license: str

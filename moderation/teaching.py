@@ -11,6 +11,7 @@ from moderation.augment import augment_lineage, augmented
 from moderation.data import LoadedData, fingerprint, require_trainable
 from moderation.evaluation import measure
 from moderation.plugins import get_registry
+from moderation.protocols import optional
 from moderation.tables import InputError
 
 
@@ -31,12 +32,12 @@ def train_teacher(teacher: str, data: LoadedData, out: Path, params: dict[str, A
     if not test:
         raise InputError(f"{data.name}: the test split is empty; nothing to measure the teacher on")
     model = get_registry().create("teacher", teacher, **params)  # bad settings fail here, before training
-    if not hasattr(model, "fit"):
+    if optional(model, "teacher", "fit") is None:
         raise InputError(f"teacher {teacher!r} is not trainable (it has no fit); it scores as it is")
     checkpoints = checkpoint_dir(Path(out))
     model.fit(train, validation, checkpoint_dir=checkpoints)
     metrics = {**measure(model, test), "train_rows": len(train), "validation_rows": len(validation),
-               "best_validation_auc": getattr(getattr(model, "state", None), "best_auc", None)}
+               "best_validation_auc": optional(model, "teacher", "best_validation_auc")}
     manifest = save_model(model, out, kind="teacher", params=params, data_fingerprint=fingerprint(train),
                           metrics=metrics,
                           lineage={**data.provenance(), "augment": augment_lineage(augment), **(lineage or {})},

@@ -21,7 +21,17 @@ from typing import Any
 
 import numpy as np
 
-from moderation.protocols import Audit, AuditResult, Dataset, Prompt, PromptStrategy, Record, Scorer, Student
+from moderation.protocols import (
+    OPTIONAL,
+    Audit,
+    AuditResult,
+    Dataset,
+    Prompt,
+    PromptStrategy,
+    Record,
+    Scorer,
+    Student,
+)
 from moderation.tables import Rejected
 
 __all__ = ["ConformanceError", "check_audit", "check_dataset", "check_scorer", "check_strategy", "check_student"]
@@ -60,6 +70,40 @@ class _Rules:
         if self.broken:
             raise ConformanceError(f"{self.who} breaks {len(self.broken)} rule(s) of the plugin contract:\n- "
                                    + "\n- ".join(self.broken))
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, tuple | list) and all(isinstance(v, str) for v in value)
+
+
+# What each optional attribute (declared in moderation.protocols.OPTIONAL) must be when a plugin has one.
+SHAPES: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
+    "plugin": {"description": (lambda v: isinstance(v, str), "a str"),
+               "license": (lambda v: isinstance(v, str), "a str")},
+    "scorer": {"base": (lambda v: v is None or isinstance(v, str | Path), "None or a path (str or Path)"),
+               "n_parameters": (lambda v: isinstance(v, int) and v > 0, "a positive int")},
+    "teacher": {"fit": (callable, "a method"),
+                "best_validation_auc": (lambda v: v is None or 0.0 <= v <= 1.0, "None or a number in [0, 1]")},
+    "audit": {"gates": (_strings, "a tuple of summary names"),
+              "min_scorers": (lambda v: isinstance(v, int) and v >= 1, "an int >= 1"),
+              "applies_to": (callable, "a function of records"),
+              "template_slices_only": (lambda v: isinstance(v, bool), "a bool")},
+    "dataset": {"split_plan": (lambda v: type(v).__name__ == "SplitPlan", "a moderation.data.SplitPlan"),
+                "present": (callable, "a method"), "version": (callable, "a method")},
+    "prompt_strategy": {"params": (lambda v: isinstance(v, dict), "a dict of constructor arguments"),
+                        "build_many": (callable, "a method"),
+                        "fixed_k": (lambda v: v is None or isinstance(v, int) and v >= 0, "None or an int >= 0"),
+                        "k": (lambda v: isinstance(v, int) and v >= 0, "an int >= 0")},
+}
+
+
+def _optional_rules(rules: _Rules, obj: Any, *kinds: str) -> None:
+    """Each declared optional attribute the plugin has is of the declared shape."""
+    for kind in kinds:
+        for name in OPTIONAL[kind]:
+            if hasattr(obj, name):
+                ok, shape = SHAPES[kind][name]
+                rules.require(ok(getattr(obj, name)), f"optional `{name}` is {shape}")
 
 
 def _scores_ok(rules: _Rules, scores: Any, n: int, what: str) -> np.ndarray | None:
@@ -107,6 +151,7 @@ def check_scorer(scorer: Scorer, name: str | None = None) -> None:
     plugin's own business and may take hours."""
     rules = _Rules(name or f"scorer {getattr(scorer, 'name', scorer)!r}")
     _scorer_rules(rules, scorer)
+    _optional_rules(rules, scorer, "scorer", "teacher", "plugin")
     rules.done()
 
 
@@ -141,6 +186,7 @@ def check_student(factory: Callable[[], Any], name: str | None = None) -> None:
             rules.require(False, f"fit refuses {why} with a ValueError (raised {type(exc).__name__}: {exc})")
         else:
             rules.require(False, f"fit refuses {why} with a ValueError (it trained anyway)")
+    _optional_rules(rules, first, "scorer", "plugin")
     rules.done()
 
 
@@ -167,6 +213,7 @@ def check_dataset(dataset: Any, name: str | None = None, limit: int = 2000) -> N
     if hasattr(dataset, "version"):
         rules.require(isinstance(rules.attempt("version() works", dataset.version), str),
                       "version() returns a str that changes when the data does")
+    _optional_rules(rules, dataset, "dataset", "plugin")
     rules.done()
 
 
@@ -185,6 +232,7 @@ def check_audit(audit: Any, scorers: dict[str, Scorer], slice_: Sequence[Record]
         rules.require(all(isinstance(n, str) for n in result.notes), "notes are strings")
         rules.require(set(getattr(audit, "gates", ())) <= set(result.summary),
                       "every name in `gates` is a summary number (what --fail-under reads)")
+    _optional_rules(rules, audit, "audit", "plugin")
     rules.done()
 
 
@@ -201,5 +249,11 @@ def check_strategy(strategy: Any, pool: Sequence[Record], name: str | None = Non
                       "the rendered prompt holds the query")
         again = rules.attempt("build runs twice", lambda: strategy.build("you idiot", pool))
         rules.require(again == prompt, "build is deterministic for the same query and pool")
+    many = getattr(strategy, "build_many", None)
+    if callable(many):
+        batch = rules.attempt("build_many(queries, pool) works", lambda: many(["you idiot", "thanks a lot"], pool))
+        rules.require(batch == [strategy.build(q, pool) for q in ("you idiot", "thanks a lot")],
+                      "build_many gives the prompts build gives, one per query, in order")
+    _optional_rules(rules, strategy, "prompt_strategy", "plugin")
     rules.done()
 

@@ -130,7 +130,11 @@ class MiniLMLoraTeacher:
                 params[name].copy_(value)
 
     # -- training ----------------------------------------------------------------------------------------
-    def fit(self, train: Sequence[Record], validation: Sequence[Record],
+    @property
+    def best_validation_auc(self) -> float | None:
+        return self.state.best_auc if self.state.best_auc >= 0 else None
+
+    def fit(self, train: Sequence[Record], validation: Sequence[Record], *,
             checkpoint_dir: Path | None = None) -> MiniLMLoraTeacher:
         """Fine-tune on ``train`` soft targets; keep the adapter with the best validation AUC.
 

@@ -149,3 +149,47 @@ def test_a_scorer_returning_nan_is_caught():
 
     with pytest.raises(ConformanceError, match=r"every score is a probability in \[0, 1\]"):
         check_scorer(Nan({}))
+
+
+def test_the_host_reads_only_declared_optional_attributes():
+    """Every ``optional(obj, kind, name)`` in the host names a declared attribute, and no host module probes
+    plugin objects with getattr/hasattr behind the declarations' back."""
+    import ast
+
+    from moderation.protocols import OPTIONAL
+    from tests.conftest import ROOT
+
+    undeclared, probes = [], []
+    for path in [*(ROOT / "moderation").rglob("*.py"), *(ROOT / "web").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+                continue
+            args = [a.value for a in node.args[1:] if isinstance(a, ast.Constant)]
+            if node.func.id == "optional" and (len(args) != 2 or args[1] not in OPTIONAL.get(args[0], {})):
+                undeclared.append(f"{path.name}:{node.lineno}")
+            if node.func.id in ("getattr", "hasattr") and path.name not in ("testing.py", "settings.py", "store.py"):
+                probes.append(f"{path.name}: {ast.unparse(node)}")
+    assert undeclared == []
+    assert sorted(probes) == sorted([  # the host's own objects, and members the protocols require
+        "artifacts.py: getattr(manifest, f.name)", "artifacts.py: hasattr(info.factory, 'load')",
+        "data.py: getattr(self, kind)", "evaluation.py: hasattr(part, '__dataclass_fields__')",
+        "plugins.py: getattr(cls, 'name', None)", "plugins.py: getattr(pm.hook, hook)", "plugins.py: getattr(r, c)",
+        "protocols.py: getattr(obj, name, OPTIONAL[kind][name])"]), probes
+
+
+def test_the_kit_checks_the_shape_of_optional_attributes():
+    class Sloppy:
+        name = "sloppy"
+        gates = "final_bias_metric"  # a str, not a tuple of names: --fail-under would read its letters
+        min_scorers = 0
+
+        def run(self, scorers, slices):
+            from moderation.protocols import AuditResult
+
+            return AuditResult(summary={"final_bias_metric": 1.0})
+
+    rows = load("demo").split("audit", "audit")[:40]
+    with pytest.raises(ConformanceError) as caught:
+        check_audit(Sloppy(), {"m": Table({r.text: 0.5 for r in rows})}, rows)
+    assert "optional `gates` is a tuple of summary names" in str(caught.value)
+    assert "optional `min_scorers` is an int >= 1" in str(caught.value)

@@ -13,7 +13,7 @@ import numpy as np
 from moderation.commands.common import friendly_errors, json_option
 from moderation.data import HELD_OUT, DataError, LoadedData, fingerprint, load
 from moderation.plugins import get_registry
-from moderation.protocols import SPLITS
+from moderation.protocols import SPLITS, Record, optional
 
 
 def data_options(command):
@@ -38,9 +38,10 @@ def _summary_row(name: str, data_dir: Path | None) -> dict[str, Any]:
     try:
         dataset = info.factory(data_dir=data_dir)
         row["license"] = dataset.license
-        row["present"] = dataset.present() if hasattr(dataset, "present") else True
+        present = optional(dataset, "dataset", "present")
+        row["present"] = present() if present is not None else True
         if row["present"]:
-            row["rows"] = sum(1 for item in dataset.records() if hasattr(item, "text"))
+            row["rows"] = sum(1 for item in dataset.records() if isinstance(item, Record))
     except DataError as exc:  # e.g. `csv`, which needs a path: listed, not counted
         row["error"] = str(exc)
     return row

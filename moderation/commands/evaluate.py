@@ -19,6 +19,7 @@ from moderation.commands.common import (
 from moderation.commands.data import data_options
 from moderation.data import load
 from moderation.evaluation import agreement, as_metrics, base_bytes, quality, size_bytes, speed
+from moderation.protocols import optional
 from moderation.scoring import score_texts
 
 
@@ -53,7 +54,7 @@ def command(model_path: Path | None, data_name: str, split: str, data_dir: Path 
         parts.append(agreement(scores, score_texts(load_model(teacher_path), texts), threshold))
     parts.append(speed(scorer, texts, singles=singles))
     parts.append({"size_bytes": size_bytes(path), "base_size_bytes": base_bytes(scorer),
-                  "n_parameters": getattr(scorer, "n_parameters", None)})
+                  "n_parameters": optional(scorer, "scorer", "n_parameters")})
     result = {"model": read_manifest(path).model_id, "data": data_name, "split": split, **as_metrics(*parts)}
     if as_json:
         click.echo(json.dumps(result, indent=2))

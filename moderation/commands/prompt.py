@@ -25,6 +25,7 @@ from moderation.prompting import (
     quality,
     save_prompted_teacher,
 )
+from moderation.protocols import optional
 from moderation.scoring import check_text, score_texts
 
 
@@ -66,7 +67,7 @@ def teacher_options(command: Callable[..., Any]) -> Callable[..., Any]:
         renamed("--teacher", "--teacher-plugin"),
         click.option("--teacher-plugin", "teacher", default="embedding-prompted", show_default=True,
                      callback=from_renamed, help="Promptable teacher plugin."),
-        click.option("--base", type=click.Path(exists=True, file_okay=False), default=None,
+        click.option("--base", type=click.Path(file_okay=False), default=None,
                      help="Folder of a local checkpoint for the teacher (embedding-prompted: default "
                           "all-MiniLM-L6-v2; causal-lm: required)."),
         click.option("--calibration-size", type=click.IntRange(0), default=300, show_default=True,
@@ -86,7 +87,7 @@ def strategy_params(name: str, k: int | None, seed: int, instruction: str, templ
     if k is None:
         return params
     takes_k = "k" in inspect.signature(factory).parameters
-    if k_where_taken and not (takes_k and getattr(factory, "fixed_k", None) is None):
+    if k_where_taken and not (takes_k and optional(factory, "prompt_strategy", "fixed_k") is None):
         return params
     if not takes_k:
         raise PromptError(f"strategy {name!r} takes no --k; drop it")
@@ -164,7 +165,7 @@ def compare(teacher: str, base: str | None, calibration_size: int, data_name: st
         model = build_prompted_teacher(teacher, name, train, strategy_params=params,
                                        **teacher_params(base, calibration_size, seed))
         scores = score_texts(model, texts)
-        results.append({"kind": "prompted", "name": name, "k": getattr(model.strategy, "k", None),
+        results.append({"kind": "prompted", "name": name, "k": optional(model.strategy, "prompt_strategy", "k"),
                         **quality(scores, rows), "seconds": round(time.perf_counter() - start, 1)})
     for path, manifest in models.items():
         start = time.perf_counter()

@@ -26,7 +26,7 @@ def command() -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder to save the teacher in; run again with the same --out to resume.")
 @data_options
-@click.option("--base", type=click.Path(exists=True, file_okay=False), default=None,
+@click.option("--base", type=click.Path(file_okay=False), default=None,
               help="Folder of a local Hugging Face encoder checkpoint (default: all-MiniLM-L6-v2).")
 @click.option("--rank", type=click.IntRange(1), default=None, help="LoRA rank (default 8).")
 @renamed("--alpha", "--lora-alpha", type=click.IntRange(1))
