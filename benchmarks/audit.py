@@ -23,7 +23,9 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from moderation.artifacts import load_model
-from moderation.audit import (
+from moderation.data import load
+from moderation.defaults import ensure_default_model
+from moderation.fairness import (
     auc_delta,
     auc_mask,
     bootstrap_counts,
@@ -34,8 +36,6 @@ from moderation.audit import (
     rates_from_counts,
     rng_for,
 )
-from moderation.data import load
-from moderation.defaults import ensure_default_model
 from moderation.scoring import score_texts
 from moderation.training import train_student
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from moderation.artifacts import load_model, read_manifest
-from moderation.audit import auc, bias_aucs, final_bias_metric, identity_groups
 from moderation.data import load
+from moderation.fairness import auc, bias_aucs, final_bias_metric, identity_groups
 from moderation.policy import choose
 from moderation_plugins.behaviour import category_of
 

@@ -22,10 +22,11 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from moderation.artifacts import load_model, read_manifest
-from moderation.audit import AuditSettings, CachedScorer, run_audits
+from moderation.audit import CachedScorer, run_audits
 from moderation.data import HELD_OUT, load
 from moderation.defaults import SHIPPED_MODEL
 from moderation.evaluation import size_bytes, speed
+from moderation.fairness import AuditSettings
 from moderation.policy import recommended
 from moderation.training import train_student
 

@@ -28,10 +28,10 @@ import numpy as np
 
 import moderation
 from moderation.artifacts import load_model, read_manifest
-from moderation.audit import auc, bias_aucs, final_bias_metric, identity_groups
 from moderation.data import load
 from moderation.distill import distill
 from moderation.evaluation import base_bytes, size_bytes, speed
+from moderation.fairness import auc, bias_aucs, final_bias_metric, identity_groups
 from moderation.labeling import label, read_labels
 from moderation.plugins import get_registry
 from moderation.scoring import score_texts

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from moderation.audit import AuditError
+from moderation.fairness import AuditError
 
 REPORT_JSON, REPORT_HTML, SUMMARY_MD = "report.json", "report.html", "summary.md"
 TEMPLATE = Path(__file__).parent / "templates" / "audit" / "report.html.tmpl"

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from moderation import hookimpl
-from moderation.audit import AuditSettings, slice_scores, wilson, worst
+from moderation.fairness import AuditSettings, slice_scores, wilson, worst
 from moderation.protocols import AuditResult, Record, Scorer
 from moderation_plugins.behaviour import category_of
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from moderation import hookimpl
-from moderation.audit import (
+from moderation.fairness import (
     RATES,
     AuditSettings,
     Group,

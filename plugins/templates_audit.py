@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from moderation import hookimpl
-from moderation.audit import AuditSettings, auc, labels_of, slice_scores, worst
+from moderation.fairness import AuditSettings, auc, labels_of, slice_scores, worst
 from moderation.protocols import AuditResult, Record, Scorer
 
 

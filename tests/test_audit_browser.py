@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from moderation.audit import AuditSettings, build_report, run_audits
+from moderation.audit import build_report, run_audits
+from moderation.fairness import AuditSettings
 from moderation.report import write_report
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from tests.test_audit_plugins import TableScorer, synthetic_pair

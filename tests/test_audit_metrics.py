@@ -9,30 +9,32 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from moderation.audit import (
-    AuditError,
     AuditRun,
-    AuditSettings,
     Gate,
+    check_gates,
+    drop_seen,
+    jsonable,
+    parse_gates,
+    select_audits,
+    summarize,
+    trained_on,
+)
+from moderation.fairness import (
+    AuditError,
+    AuditSettings,
     Measured,
     auc,
     auc_delta,
     bias_aucs,
     bootstrap_counts,
     cell_counts,
-    check_gates,
     delong,
-    drop_seen,
     error_rate,
     final_bias_metric,
-    jsonable,
     newcombe,
-    parse_gates,
     power_mean,
     rates_from_counts,
     rng_for,
-    select_audits,
-    summarize,
-    trained_on,
     wilson,
 )
 from moderation.plugins import PluginError
@@ -257,3 +259,14 @@ def test_rows_a_model_was_trained_on_are_dropped():
     slices = {"s": [Record("1", "Hello  World", 0.0, 0), Record("2", "fresh text", 1.0, 1)]}
     kept, removed = drop_seen(slices, {"hello world"})
     assert [r.id for r in kept["s"]] == ["2"] and removed == {"s": 1}
+
+
+def test_metrics_imported_from_their_old_module_still_work_with_a_warning():
+    import moderation.audit
+    import moderation.fairness
+
+    with pytest.warns(DeprecationWarning, match="moved to moderation.fairness.wilson"):
+        old = moderation.audit.wilson
+    assert old is moderation.fairness.wilson
+    with pytest.raises(AttributeError):
+        moderation.audit.no_such_metric  # noqa: B018

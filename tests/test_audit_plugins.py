@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pytest
 
-from moderation.audit import AuditError, AuditSettings, make_audit, run_audits
+from moderation.audit import make_audit, run_audits
+from moderation.fairness import AuditError, AuditSettings
 from moderation.plugins import get_registry
 from moderation.protocols import Audit, Record
 

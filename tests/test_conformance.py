@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from moderation.audit import AuditSettings, make_audit
+from moderation.audit import make_audit
 from moderation.data import get_dataset, load
+from moderation.fairness import AuditSettings
 from moderation.plugins import get_registry
 from moderation.protocols import Record
 from moderation.testing import (
@@ -172,6 +173,7 @@ def test_the_host_reads_only_declared_optional_attributes():
     assert undeclared == []
     assert sorted(probes) == sorted([  # the host's own objects, and members the protocols require
         "artifacts.py: getattr(manifest, f.name)", "artifacts.py: hasattr(info.factory, 'load')",
+        "audit.py: getattr(fairness, name)",
         "data.py: getattr(self, kind)", "evaluation.py: hasattr(part, '__dataclass_fields__')",
         "plugins.py: getattr(cls, 'name', None)", "plugins.py: getattr(pm.hook, hook)", "plugins.py: getattr(r, c)",
         "protocols.py: getattr(obj, name, OPTIONAL[kind][name])"]), probes

@@ -9,20 +9,10 @@ from typing import Any
 import click
 
 from moderation.artifacts import load_model, read_manifest
-from moderation.audit import (
-    AuditError,
-    AuditSettings,
-    CachedScorer,
-    build_report,
-    drop_seen,
-    labels_of,
-    parse_gates,
-    run_audits,
-    select_audits,
-    trained_on,
-)
+from moderation.audit import CachedScorer, build_report, drop_seen, parse_gates, run_audits, select_audits, trained_on
 from moderation.commands.common import USER_ERRORS, friendly_errors, json_option, model_option, resolve_model_path
 from moderation.data import HELD_OUT, load
+from moderation.fairness import AuditError, AuditSettings, labels_of
 from moderation.protocols import Record
 from moderation.report import REPORT_HTML, REPORT_JSON, SUMMARY_MD, check_out, render_summary, write_report
 from moderation.splits import split_key
