@@ -9,7 +9,14 @@ from pathlib import Path
 
 import numpy as np
 from scipy.stats import spearmanr
-from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score, roc_auc_score
+from sklearn.metrics import (
+    average_precision_score,
+    brier_score_loss,
+    f1_score,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
 
 from moderation.protocols import Record, Scorer, optional
 from moderation.scoring import score_texts
@@ -26,6 +33,7 @@ class Quality:
     recall: float
     threshold: float
     ece: float
+    brier: float  # mean squared error of the probabilities: calibration and sharpness together
 
 
 @dataclass
@@ -61,6 +69,7 @@ def quality(scores: np.ndarray, labels: Sequence[int], threshold: float = 0.5) -
         recall=float(recall_score(y, decided, zero_division=0)),
         threshold=threshold,
         ece=expected_calibration_error(scores, y.astype(float)),
+        brier=float(brier_score_loss(y, scores)) if len(y) else float("nan"),
     )
 
 

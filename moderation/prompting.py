@@ -1,27 +1,19 @@
-"""Prompting a teacher instead of fine-tuning it: what prompt strategies and promptable teachers share.
+"""Prompting a teacher instead of fine-tuning it: the prompted teacher and its calibration.
 
-- **Exemplar choice** (``ExemplarStrategy``): the strategy plugins (``zero-shot``, ``one-shot``,
-  ``few-shot``, ``knn-few-shot``) differ only in ``select``, which picks exemplars from a labeled pool,
-  seeded and independent of the pool's row order. Everything else (checking the pool and templates,
-  building the ``Prompt``) lives here once.
-- **Sentence embeddings with a disk cache** (``SentenceEncoder``): all-MiniLM-L6-v2 (or any local
-  encoder) with mean pooling, cached by (model fingerprint, text hash) so that re-running a comparison
-  on the same data embeds nothing twice.
 - **Calibration** (``PlattCalibration``): a logistic fit turning a teacher's raw margins into
   probabilities, on a labeled sample drawn from the training split only.
 - **The prompted teacher** (``PromptedTeacher``): a ``Scorer`` built from an exemplar pool and a
   strategy; subclasses supply ``raw_scores(texts, prompts)``. It saves everything needed to score the
   same way after ``moderation.artifacts.load_model``.
 - ``build_prompted_teacher`` / ``save_prompted_teacher``: the Python API behind ``moderation prompt save``.
+
+Exemplar choice and templates are in ``moderation.exemplars``, sentence embeddings in ``moderation.embeddings``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import itertools
 import json
-import sqlite3
-import string
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,355 +21,26 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
+from moderation import embeddings, exemplars
 from moderation.data import fingerprint, require_trainable
-from moderation.plugins import get_registry
-from moderation.protocols import Exemplar, Prompt, Record, optional
-from moderation.splits import text_hash
-from moderation.tables import InputError
-
-LABELS = ("non-toxic", "toxic")  # label words shown in prompts, indexed by class (0 clean, 1 toxic)
-DEFAULT_INSTRUCTION = (
-    "Decide whether the comment is toxic (insulting, hateful, obscene, threatening or harassing) "
-    "or non-toxic. Answer with one word: toxic or non-toxic."
+from moderation.exemplars import (
+    PURPOSE,
+    PromptError,
+    labeled_pool,
 )
-DEFAULT_TEMPLATE = Prompt.template
-DEFAULT_EXEMPLAR_TEMPLATE = Prompt.exemplar_template
-TEMPLATE_FIELDS = {"instruction", "exemplars", "query"}
-EXEMPLAR_FIELDS = {"text", "label"}
-PURPOSE = "build prompts from"
-MEMO_LIMIT = 100_000  # vectors kept in memory per encoder: about 150 MB at 384 dimensions
-
-
-class PromptError(InputError):
-    """A prompt strategy or prompted teacher cannot work with what it was given."""
-
-
-# --- templates and pools -----------------------------------------------------------------------------
-
-
-def _fields(template: str, what: str) -> set[str]:
-    try:
-        names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
-    except ValueError as exc:
-        raise PromptError(f"{what} {template!r} is not a valid template ({exc}); "
-                          "write slots as {{name}} and literal braces as {{{{ and }}}}") from exc
-    if any(not n or not n.isidentifier() for n in names):
-        raise PromptError(f"{what} {template!r} has an empty or positional slot; name every slot, e.g. {{query}}")
-    return names
-
-
-def check_templates(template: str, exemplar_template: str) -> None:
-    """Refuse templates that would silently drop the query or an exemplar's text or label."""
-    names = _fields(template, "template")
-    if "query" not in names:
-        raise PromptError(f"template {template!r} has no {{query}} slot: the model would never see the comment. "
-                          "Add {query} where the comment goes.")
-    if unknown := names - TEMPLATE_FIELDS:
-        raise PromptError(f"template has unknown slot(s) {sorted(unknown)}; use only {sorted(TEMPLATE_FIELDS)}")
-    names = _fields(exemplar_template, "exemplar template")
-    if missing := EXEMPLAR_FIELDS - names:
-        raise PromptError(f"exemplar template {exemplar_template!r} lacks slot(s) {sorted(missing)}; "
-                          "each exemplar needs its {text} and its {label}")
-    if unknown := names - EXEMPLAR_FIELDS:
-        raise PromptError(f"exemplar template has unknown slot(s) {sorted(unknown)}; use only {{text}} and {{label}}")
-
-
-def pool_key(pool: Sequence[Record]) -> str:
-    """Identity of an exemplar pool (texts and labels, order-independent), for caching per pool."""
-    digest = hashlib.sha256()
-    for key in sorted(f"{text_hash(r.text)}:{r.label}" for r in pool):
-        digest.update(key.encode())
-    return digest.hexdigest()
-
-
-class ExemplarPool(tuple):
-    """A checked exemplar pool: labeled rows in canonical order, immutable, its key computed once, so a
-    teacher scoring many batches checks and hashes its pool only once."""
-
-    key: str
-
-    def __new__(cls, rows: Sequence[Record]) -> ExemplarPool:
-        pool = super().__new__(cls, rows)
-        pool.key = pool_key(rows)
-        return pool
-
-
-def labeled_pool(pool: Sequence[Record], classes_needed: int = 2) -> ExemplarPool:
-    """The labeled rows of ``pool`` in a canonical order (by content hash, so file order never matters)."""
-    if isinstance(pool, ExemplarPool):
-        return pool
-    require_trainable(pool, PURPOSE)
-    rows = sorted((r for r in pool if r.label in (0, 1)), key=lambda r: (text_hash(r.text), r.text))
-    if not rows:
-        raise PromptError("the exemplar pool has no labeled rows; give the training split of a labeled data set")
-    found = {r.label for r in rows}
-    if len(found) < classes_needed:
-        only = LABELS[next(iter(found))]
-        raise PromptError(f"the exemplar pool holds only {only!r} rows ({len(rows)} of them); prompts need "
-                          f"examples of both {LABELS[0]!r} and {LABELS[1]!r}: use a pool with both classes")
-    return ExemplarPool(rows)
-
-
-def check_k(k: int, pool_size: int) -> None:
-    if k > pool_size:
-        raise PromptError(f"k={k} is larger than the exemplar pool ({pool_size} labeled rows); "
-                          "lower --k or give a larger pool")
-
-
-def check_share(k: int, label: int, share: int, available: int) -> None:
-    if share > available:
-        raise PromptError(f"k={k} needs {share} {LABELS[label]!r} exemplars but the pool has only "
-                          f"{available}; lower --k or add {LABELS[label]!r} rows")
-
-
-def class_shares(k: int, rng: np.random.Generator) -> tuple[int, int]:
-    """How many of ``k`` exemplars are non-toxic and toxic: half each, the odd one to a seeded class."""
-    if k % 2 == 0:
-        return k // 2, k // 2
-    odd_to_toxic = int(rng.integers(2))
-    return k // 2 + 1 - odd_to_toxic, k // 2 + odd_to_toxic
-
-
-def balanced_choice(pool: Sequence[Record], k: int, seed: int) -> list[Record]:
-    """``k`` exemplars balanced across labels, drawn with ``seed``, in a seeded order."""
-    check_k(k, len(pool))
-    rng = np.random.default_rng(seed)
-    chosen: list[Record] = []
-    for label, share in enumerate(class_shares(k, rng)):
-        rows = [r for r in pool if r.label == label]
-        check_share(k, label, share, len(rows))
-        chosen += [rows[i] for i in rng.choice(len(rows), size=share, replace=False)]
-    return [chosen[i] for i in rng.permutation(len(chosen))]
-
-
-# --- strategies -----------------------------------------------------------------------------------------
-
-
-class ExemplarStrategy(ABC):
-    """Shared body of the prompt strategies: subclasses define ``select`` (which exemplars, per query).
-
-    ``k`` exemplars, seeded by ``seed``; ``instruction``, ``template`` (slots ``{instruction}``,
-    ``{exemplars}``, ``{query}``) and ``exemplar_template`` (``{text}``, ``{label}``) shape the text.
-    """
-
-    name = ""
-    default_k = 0
-    fixed_k: int | None = None  # zero- and one-shot fix k; the few-shot strategies let it be chosen
-
-    def __init__(self, k: int | None = None, seed: int = 0, instruction: str = DEFAULT_INSTRUCTION,
-                 template: str = DEFAULT_TEMPLATE, exemplar_template: str = DEFAULT_EXEMPLAR_TEMPLATE) -> None:
-        if self.fixed_k is not None and k not in (None, self.fixed_k):
-            raise PromptError(f"{self.name} always uses {self.fixed_k} exemplar(s); drop --k or pick few-shot")
-        if k is None:
-            k = self.default_k if self.fixed_k is None else self.fixed_k
-        if isinstance(k, bool) or not isinstance(k, int) or k < 0:
-            raise PromptError(f"k must be a whole number of exemplars >= 0, got {k!r}")
-        check_templates(template, exemplar_template)
-        self.k, self.seed = k, seed
-        self.instruction, self.template, self.exemplar_template = instruction, template, exemplar_template
-
-    @property
-    def params(self) -> dict[str, Any]:
-        """Everything needed to rebuild this strategy: ``create("prompt_strategy", name, **params)``."""
-        params = {"seed": self.seed, "instruction": self.instruction, "template": self.template,
-                  "exemplar_template": self.exemplar_template}
-        return params if self.fixed_k is not None else {"k": self.k, **params}
-
-    @abstractmethod
-    def select(self, queries: Sequence[str], pool: ExemplarPool) -> list[list[Record]]:
-        """Exemplars for each query, from a checked pool in canonical order."""
-
-    def build(self, query: str, pool: Sequence[Record]) -> Prompt:
-        return self.build_many([query], pool)[0]
-
-    def build_many(self, queries: Sequence[str], pool: Sequence[Record]) -> list[Prompt]:
-        """Prompts for many queries at once (strategies that embed do it in one batch)."""
-        chosen = self.select(queries, labeled_pool(pool)) if self.k else [[] for _ in queries]
-        return [self.prompt(q, rows) for q, rows in zip(queries, chosen, strict=True)]
-
-    def prompt(self, query: str, exemplars: Sequence[Record]) -> Prompt:
-        shots = tuple(Exemplar(text=r.text, label=LABELS[r.label]) for r in exemplars)
-        return Prompt(instruction=self.instruction, exemplars=shots, query=query, template=self.template,
-                      exemplar_template=self.exemplar_template)
-
-
-class FixedExemplarStrategy(ExemplarStrategy):
-    """The same balanced, seeded exemplars for every query (chosen once per pool)."""
-
-    _chosen: tuple[str, list[Record]] | None = None  # (pool key, exemplars), set on first use per pool
-
-    def select(self, queries: Sequence[str], pool: ExemplarPool) -> list[list[Record]]:
-        if self._chosen is None or self._chosen[0] != pool.key:
-            self._chosen = (pool.key, balanced_choice(pool, self.k, self.seed))
-        return [self._chosen[1]] * len(queries)
-
-
-def nearest_exemplars(queries: np.ndarray, pool: np.ndarray, labels: np.ndarray, k: int,
-                      balanced: bool, chunk: int = 256) -> list[list[int]]:
-    """For each query vector, the pool rows of the ``k`` most similar vectors (cosine, unit vectors):
-    the nearest of each label in equal shares when ``balanced``, else the nearest overall. Ordered least
-    to most similar, so the closest exemplar stands next to the query. Ties go to the earlier row."""
-    check_k(k, len(pool))
-    groups = [np.flatnonzero(labels == 0), np.flatnonzero(labels == 1)] if balanced else [np.arange(len(pool))]
-    shares = [k // 2 + k % 2, k // 2] if balanced else [k]  # an odd k gives the extra one to non-toxic
-    for label, (rows, share) in enumerate(zip(groups, shares, strict=True)):
-        check_share(k, label, share, len(rows))
-    picked: list[list[int]] = []
-    for start in range(0, len(queries), chunk):
-        sims = queries[start:start + chunk] @ pool.T
-        parts = []
-        for rows, share in zip(groups, shares, strict=True):
-            top = np.argsort(-sims[:, rows], axis=1, kind="stable")[:, :share]
-            parts.append((rows[top], np.take_along_axis(sims[:, rows], top, axis=1)))
-        idx = np.concatenate([p[0] for p in parts], axis=1)
-        sim = np.concatenate([p[1] for p in parts], axis=1)
-        order = np.argsort(sim, axis=1, kind="stable")
-        picked += np.take_along_axis(idx, order, axis=1).tolist()
-    return picked
-
-
-# --- sentence embeddings with a disk cache ------------------------------------------------------------
-
-
-def cache_dir() -> Path:
-    """Where embeddings are cached: ``<data home>/cache/embeddings`` ($MODERATION_HOME or the user data dir)."""
-    from moderation.defaults import data_home
-
-    return data_home() / "cache" / "embeddings"
-
-
-def checkpoint_fingerprint(path: Path) -> str:
-    """Content hash of a checkpoint's config, tokenizer and weights: cached vectors are this model's only."""
-    digest = hashlib.sha256()
-    names = ("config.json", "tokenizer.json", "vocab.txt", "model.safetensors", "pytorch_model.bin")
-    for name in names:
-        file = path / name
-        if file.is_file():
-            digest.update(name.encode() + b"\0")
-            with file.open("rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(block)
-    return digest.hexdigest()
-
-
-class EmbeddingCache:
-    """Vectors by text hash in one SQLite file per model fingerprint (safe for concurrent readers)."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        with self._connect() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL)")
-
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=60)
-
-    def get(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
-        found: dict[str, np.ndarray] = {}
-        with self._connect() as db:
-            for start in range(0, len(keys), 500):  # SQLite caps the number of bound parameters
-                chunk = keys[start:start + 500]
-                rows = db.execute(f"SELECT key, vec FROM vectors WHERE key IN ({','.join('?' * len(chunk))})", chunk)
-                found.update((k, np.frombuffer(v, dtype=np.float32)) for k, v in rows)
-        return found
-
-    def put(self, items: dict[str, np.ndarray]) -> None:
-        with self._connect() as db:
-            db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)",
-                           [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items.items()])
-
-
-class SentenceEncoder:
-    """Unit-length sentence embeddings (mean pooling) from a local encoder checkpoint, cached on disk."""
-
-    def __init__(self, base: str | Path | None = None, max_length: int = 128, batch_size: int = 64,
-                 cache: bool = True) -> None:
-        from moderation.encoders import resolve_base
-
-        self.base = base
-        self.path = resolve_base(base)
-        self.max_length, self.batch_size = max_length, batch_size
-        self.fingerprint = hashlib.sha256(
-            f"{checkpoint_fingerprint(self.path)}:mean:{max_length}".encode()).hexdigest()
-        self.cache = EmbeddingCache(cache_dir() / f"{self.fingerprint[:32]}.sqlite") if cache else None
-        self._memo: dict[str, np.ndarray] = {}
-        self._model: Any = None
-        self._tokenizer: Any = None
-
-    def _load(self) -> None:
-        from transformers import AutoModel, AutoTokenizer
-
-        from moderation.encoders import use_all_cores
-
-        quiet_transformers()
-        use_all_cores()
-        self._tokenizer = AutoTokenizer.from_pretrained(self.path)
-        self._model = AutoModel.from_pretrained(self.path).eval()
-
-    def _compute(self, texts: list[str]) -> np.ndarray:
-        import torch
-
-        from moderation.encoders import mean_pool
-
-        if self._model is None:
-            self._load()
-        order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths pad least
-        out = np.zeros((len(texts), self._model.config.hidden_size), dtype=np.float32)
-        with torch.inference_mode(), tqdm(total=len(texts), desc="embedding", unit=" texts", disable=None) as bar:
-            for start in range(0, len(texts), self.batch_size):
-                idx = order[start:start + self.batch_size]
-                batch = self._tokenizer([texts[i] for i in idx], padding=True, truncation=True,
-                                        max_length=self.max_length, return_tensors="pt")
-                pooled = mean_pool(self._model(**batch).last_hidden_state, batch["attention_mask"])
-                out[idx] = torch.nn.functional.normalize(pooled, dim=-1).numpy()
-                bar.update(len(idx))
-        return out
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """One unit vector per text (float32, ``len(texts)`` x hidden size)."""
-        if not texts:
-            return np.zeros((0, 0), dtype=np.float32)
-        keys = [hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest() for t in texts]
-        found = {k: self._memo.pop(k) for k in dict.fromkeys(keys) if k in self._memo}  # re-inserted as newest
-        missing = [k for k in dict.fromkeys(keys) if k not in found]
-        if missing and self.cache is not None:
-            found.update(self.cache.get(missing))
-            missing = [k for k in missing if k not in found]
-        if missing:
-            first = dict(zip(keys, texts, strict=True))
-            fresh = dict(zip(missing, self._compute([first[k] for k in missing]), strict=True))
-            found.update(fresh)
-            if self.cache is not None:
-                self.cache.put(fresh)
-        self._remember(found)
-        return np.stack([found[k] for k in keys])
-
-    def _remember(self, vectors: dict[str, np.ndarray]) -> None:
-        """Keep recently used vectors in memory (a pool's exemplars are looked up every batch); the least
-        recently used go first once ``MEMO_LIMIT`` is reached, so labeling millions of rows stays bounded."""
-        self._memo.update(vectors)
-        for key in list(itertools.islice(self._memo, max(0, len(self._memo) - MEMO_LIMIT))):
-            del self._memo[key]
-
-
-def quiet_transformers() -> None:
-    """No per-load weight progress bars: ours (tqdm, over texts) say what the user waits for."""
-    from transformers.utils import logging
-
-    logging.disable_progress_bar()
-
-
-_ENCODERS: dict[str, SentenceEncoder] = {}
-
-
-def get_encoder(base: str | Path | None = None) -> SentenceEncoder:
-    """One encoder per checkpoint per process, shared by strategies and teachers (one model in memory)."""
-    key = str(base)
-    if key not in _ENCODERS:
-        _ENCODERS[key] = SentenceEncoder(base)
-    return _ENCODERS[key]
+from moderation.plugins import get_registry
+from moderation.protocols import Prompt, Record, optional
+
+
+def __getattr__(name: str) -> Any:
+    """Exemplars and embeddings lived here before their own modules: imports from here still work."""
+    for module in (exemplars, embeddings):
+        if name in module.__all__:
+            warnings.warn(f"moderation.prompting.{name} moved to {module.__name__}.{name}", DeprecationWarning,
+                          stacklevel=2)
+            return getattr(module, name)
+    raise AttributeError(f"module 'moderation.prompting' has no attribute {name!r}")
 
 
 # --- calibration -----------------------------------------------------------------------------------------
@@ -551,14 +214,12 @@ def promptable() -> list[str]:
 
 
 def quality(scores: np.ndarray, records: Sequence[Record]) -> dict[str, float | None]:
-    """ROC-AUC, PR-AUC and Brier score against gold labels (None where one class is missing)."""
-    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+    """The three numbers a strategy comparison shows (``moderation.evaluation.quality``): ROC-AUC, PR-AUC
+    (None where one class is missing) and the Brier score."""
+    from moderation.evaluation import quality as measured
 
-    labels = np.array([r.label for r in records])
-    if len(set(labels.tolist())) < 2:
-        return {"roc_auc": None, "pr_auc": None, "brier": None}
-    return {"roc_auc": float(roc_auc_score(labels, scores)), "pr_auc": float(average_precision_score(labels, scores)),
-            "brier": float(brier_score_loss(labels, scores))}
+    q = measured(np.asarray(scores, dtype=float), [r.label for r in records])
+    return {"roc_auc": q.roc_auc, "pr_auc": q.pr_auc, "brier": q.brier}
 
 
 def save_prompted_teacher(model: PromptedTeacher, out: str | Path, *, data: str,

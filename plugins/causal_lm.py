@@ -10,7 +10,9 @@ from typing import Any
 import numpy as np
 
 from moderation import hookimpl
-from moderation.prompting import LABELS, PromptedTeacher, PromptError, quiet_transformers
+from moderation.encoders import quiet_transformers
+from moderation.exemplars import LABELS, PromptError
+from moderation.prompting import PromptedTeacher
 from moderation.protocols import Prompt
 
 

@@ -9,8 +9,10 @@ from typing import Any
 import numpy as np
 
 from moderation import hookimpl
+from moderation.embeddings import get_encoder
 from moderation.errors import InputError
-from moderation.prompting import LABELS, PromptedTeacher, get_encoder
+from moderation.exemplars import LABELS
+from moderation.prompting import PromptedTeacher
 from moderation.protocols import Prompt
 
 DESCRIPTIONS = {

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from moderation import hookimpl
-from moderation.prompting import ExemplarPool, ExemplarStrategy, check_k, get_encoder, nearest_exemplars
+from moderation.embeddings import get_encoder
+from moderation.exemplars import ExemplarPool, ExemplarStrategy, check_k, nearest_exemplars
 from moderation.protocols import Record
 
 

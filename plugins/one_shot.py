@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from moderation import hookimpl
-from moderation.prompting import FixedExemplarStrategy
+from moderation.exemplars import FixedExemplarStrategy
 
 
 class OneShot(FixedExemplarStrategy):

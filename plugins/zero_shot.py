@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from moderation import hookimpl
-from moderation.prompting import ExemplarPool, ExemplarStrategy
+from moderation.exemplars import ExemplarPool, ExemplarStrategy
 from moderation.protocols import Record
 
 

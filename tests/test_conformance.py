@@ -173,7 +173,7 @@ def test_the_host_reads_only_declared_optional_attributes():
     assert undeclared == []
     assert sorted(probes) == sorted([  # the host's own objects, and members the protocols require
         "artifacts.py: getattr(manifest, f.name)", "artifacts.py: hasattr(info.factory, 'load')",
-        "audit.py: getattr(fairness, name)",
+        "audit.py: getattr(fairness, name)", "prompting.py: getattr(module, name)",
         "data.py: getattr(self, kind)", "evaluation.py: hasattr(part, '__dataclass_fields__')",
         "plugins.py: getattr(cls, 'name', None)", "plugins.py: getattr(pm.hook, hook)", "plugins.py: getattr(r, c)",
         "protocols.py: getattr(obj, name, OPTIONAL[kind][name])"]), probes

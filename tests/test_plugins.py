@@ -222,5 +222,8 @@ def test_wheel_has_no_generic_top_level_modules(tmp_path):
     assert tops == {"moderation", "moderation_plugins", "moderation_web", "moderation-0.1.0.dist-info"}
     names = zipfile.ZipFile(wheel).namelist()
     assert "moderation_plugins/data/demo.csv" in names
-    assert "moderation/templates/student/module.py.tmpl" in names
+    from moderation.scaffold import KINDS
+
+    assert "moderation/templates/plugin/pyproject.toml.tmpl" in names
+    assert {f"moderation/templates/plugin/{kind}/module.py.tmpl" for kind in KINDS} <= set(names)
     assert {"moderation_web/templates/base.html", "moderation_web/static/style.css"} <= set(names)

@@ -10,14 +10,9 @@ import numpy as np
 import pytest
 
 from moderation.data import HeldOutError, load
+from moderation.embeddings import SentenceEncoder
+from moderation.exemplars import DEFAULT_INSTRUCTION, LABELS, PromptError, nearest_exemplars
 from moderation.plugins import get_registry
-from moderation.prompting import (
-    DEFAULT_INSTRUCTION,
-    LABELS,
-    PromptError,
-    SentenceEncoder,
-    nearest_exemplars,
-)
 from moderation.protocols import PromptStrategy, Record
 
 STRATEGIES = ("zero-shot", "one-shot", "few-shot", "knn-few-shot")
@@ -197,9 +192,9 @@ def test_embeddings_are_cached_on_disk_and_keyed_by_model(monkeypatch):
 
 
 def test_in_memory_vectors_are_bounded_least_recently_used_first(monkeypatch):
-    import moderation.prompting as prompting
+    import moderation.embeddings as embeddings
 
-    monkeypatch.setattr(prompting, "MEMO_LIMIT", 2)
+    monkeypatch.setattr(embeddings, "MEMO_LIMIT", 2)
     encoder = SentenceEncoder()
     encoder.embed(["one", "two"])
     encoder.embed(["one"])  # now the most recently used
@@ -210,3 +205,11 @@ def test_in_memory_vectors_are_bounded_least_recently_used_first(monkeypatch):
     monkeypatch.setattr(encoder, "_compute", lambda t: pytest.fail(f"recomputed {t} despite the disk cache"))
     # computed alone rather than padded in a batch with "one": equal up to float rounding
     assert np.allclose(encoder.embed(["two"]), SentenceEncoder(cache=False).embed(["two"]), atol=1e-5)
+
+
+def test_exemplar_and_embedding_helpers_imported_from_their_old_module_still_work():
+    import moderation.exemplars
+    import moderation.prompting
+
+    with pytest.warns(DeprecationWarning, match="moved to moderation.exemplars.ExemplarStrategy"):
+        assert moderation.prompting.ExemplarStrategy is moderation.exemplars.ExemplarStrategy

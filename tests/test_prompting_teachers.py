@@ -11,13 +11,8 @@ import pytest
 
 from moderation.artifacts import load_model, read_manifest
 from moderation.data import HeldOutError, LoadedData, load
-from moderation.prompting import (
-    PromptedTeacher,
-    PromptError,
-    build_prompted_teacher,
-    quality,
-    save_prompted_teacher,
-)
+from moderation.exemplars import PromptError
+from moderation.prompting import PromptedTeacher, build_prompted_teacher, quality, save_prompted_teacher
 from moderation.protocols import Record, Teacher
 from tests.conftest import run_cli
 
@@ -301,7 +296,7 @@ def test_davidson_targets_few_shot_beats_zero_shot_and_knn_beats_few_shot(shared
 
 def test_a_strategy_with_only_build_works_with_a_teacher(teachers, test_rows):
     """Third-party strategies need only the protocol (``name`` and ``build``)."""
-    from moderation.prompting import LABELS
+    from moderation.exemplars import LABELS
     from moderation.protocols import Exemplar, Prompt
 
     class Fixed:

@@ -15,16 +15,9 @@ import click
 from moderation.commands.common import friendly_errors, from_renamed, json_option, renamed
 from moderation.commands.data import data_options
 from moderation.data import load
+from moderation.exemplars import DEFAULT_EXEMPLAR_TEMPLATE, DEFAULT_INSTRUCTION, DEFAULT_TEMPLATE, PromptError
 from moderation.plugins import get_registry
-from moderation.prompting import (
-    DEFAULT_EXEMPLAR_TEMPLATE,
-    DEFAULT_INSTRUCTION,
-    DEFAULT_TEMPLATE,
-    PromptError,
-    build_prompted_teacher,
-    quality,
-    save_prompted_teacher,
-)
+from moderation.prompting import build_prompted_teacher, quality, save_prompted_teacher
 from moderation.protocols import optional
 from moderation.scoring import check_text, score_texts
 
