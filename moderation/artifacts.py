@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 import warnings
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -59,18 +60,32 @@ FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
 }
 
 
+def _read_into(digest: Any, path: Path) -> None:
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    _read_into(digest, path)
+    return digest.hexdigest()
+
+
+def digest_files(named: Iterable[tuple[str, Path]]) -> str:
+    """One sha256 over (name, contents) pairs in the given order: stable across copies of the files."""
+    digest = hashlib.sha256()
+    for name, path in named:
+        digest.update(name.encode() + b"\0")
+        _read_into(digest, path)
+    return digest.hexdigest()
+
+
 def files_fingerprint(directory: Path) -> str:
     """Content hash of a model's own files (manifest and card excluded), stable across copies."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
-        rel = path.relative_to(directory).as_posix()
-        if rel in (MANIFEST, MODEL_CARD):
-            continue
-        digest.update(rel.encode() + b"\0")
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
+    files = sorted(p for p in directory.rglob("*") if p.is_file())
+    return digest_files((rel, path) for path in files
+                        if (rel := path.relative_to(directory).as_posix()) not in (MANIFEST, MODEL_CARD))
 
 
 def read_manifest(directory: str | Path) -> Manifest:

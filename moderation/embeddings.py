@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from moderation.artifacts import digest_files
 from moderation.encoders import quiet_transformers
+from moderation.sqlite import rows_where_in
 
 __all__ = ["EmbeddingCache", "SentenceEncoder", "cache_dir", "checkpoint_fingerprint", "get_encoder"]
 
@@ -33,16 +35,8 @@ def cache_dir() -> Path:
 
 def checkpoint_fingerprint(path: Path) -> str:
     """Content hash of a checkpoint's config, tokenizer and weights: cached vectors are this model's only."""
-    digest = hashlib.sha256()
     names = ("config.json", "tokenizer.json", "vocab.txt", "model.safetensors", "pytorch_model.bin")
-    for name in names:
-        file = path / name
-        if file.is_file():
-            digest.update(name.encode() + b"\0")
-            with file.open("rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(block)
-    return digest.hexdigest()
+    return digest_files((name, path / name) for name in names if (path / name).is_file())
 
 
 class EmbeddingCache:
@@ -58,13 +52,9 @@ class EmbeddingCache:
         return sqlite3.connect(self.path, timeout=60)
 
     def get(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
-        found: dict[str, np.ndarray] = {}
         with self._connect() as db:
-            for start in range(0, len(keys), 500):  # SQLite caps the number of bound parameters
-                chunk = keys[start:start + 500]
-                rows = db.execute(f"SELECT key, vec FROM vectors WHERE key IN ({','.join('?' * len(chunk))})", chunk)
-                found.update((k, np.frombuffer(v, dtype=np.float32)) for k, v in rows)
-        return found
+            rows = rows_where_in(db, "SELECT key, vec FROM vectors WHERE key IN ({marks})", keys)
+            return {k: np.frombuffer(v, dtype=np.float32) for k, v in rows}
 
     def put(self, items: dict[str, np.ndarray]) -> None:
         with self._connect() as db:

@@ -26,6 +26,7 @@ from moderation.data import require_trainable
 from moderation.protocols import Record
 from moderation.scoring import check_scores
 from moderation.splits import text_hash
+from moderation.sqlite import rows_where_in
 from moderation.tables import InputError
 
 ENGINES = ("local", "ray")
@@ -54,14 +55,8 @@ class PredictionCache:
                         "score REAL NOT NULL, PRIMARY KEY (model, text_hash)) WITHOUT ROWID")
 
     def get(self, model: str, hashes: Sequence[str]) -> dict[str, float]:
-        found: dict[str, float] = {}
-        for start in range(0, len(hashes), 500):
-            chunk = list(hashes[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            query = f"SELECT text_hash, score FROM predictions WHERE model = ? AND text_hash IN ({marks})"
-            rows = self.db.execute(query, [model, *chunk])
-            found.update(rows)
-        return found
+        query = "SELECT text_hash, score FROM predictions WHERE model = ? AND text_hash IN ({marks})"
+        return dict(rows_where_in(self.db, query, hashes, model))
 
     def put(self, model: str, hashes: Sequence[str], scores: Sequence[float]) -> None:
         with self.db:  # one transaction per batch: a batch is in the cache whole or not at all

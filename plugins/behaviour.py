@@ -8,7 +8,6 @@ holds phrasings no model trained on, so pass rates there measure generalisation,
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from moderation import hookimpl
+from moderation.artifacts import file_sha256
 from moderation.data import HELD_OUT, SplitPlan, make_record
 from moderation.protocols import Record
 from moderation.tables import Rejected
@@ -105,7 +105,7 @@ class BehaviourDataset:
             yield make_record(id, text, float(label), source=self.name, group=group)
 
     def version(self) -> str:
-        return hashlib.sha256(self.path.read_bytes()).hexdigest()[:12]
+        return file_sha256(self.path)[:12]
 
 
 @hookimpl

@@ -16,6 +16,7 @@ from sklearn.metrics import roc_auc_score
 from tqdm import tqdm
 
 from moderation import hookimpl
+from moderation.artifacts import file_sha256
 from moderation.encoders import classifier_probabilities, quiet_transformers, resolve_base, use_all_cores
 from moderation.protocols import Record
 from moderation.tables import InputError
@@ -59,14 +60,9 @@ def base_signature(base: Path) -> dict[str, Any]:
     """Identifies a base checkpoint: its architecture and a hash of its weights file."""
     config = json.loads((base / "config.json").read_text())
     weights = next((base / n for n in ("model.safetensors", "pytorch_model.bin") if (base / n).is_file()), None)
-    digest = hashlib.sha256()
-    if weights is not None:
-        with weights.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 22), b""):
-                digest.update(block)
     return {"model_type": config.get("model_type"), "hidden_size": config.get("hidden_size"),
             "num_hidden_layers": config.get("num_hidden_layers"), "vocab_size": config.get("vocab_size"),
-            "weights_sha256": digest.hexdigest() if weights else None}
+            "weights_sha256": file_sha256(weights) if weights else None}
 
 
 def check_classifier_base(base: Path) -> None:
