@@ -45,7 +45,7 @@ AUDIT_LIMIT = 10_000  # rows of each audited data set, by hash: bias_madlibs has
 TEACHER = {"teacher": "minilm-lora", "steps": 1000, "max_length": 64, "augment": 1, "base": None,
            "target_modules": None}
 STUDENT = {"student": "tiny-transformer", "alpha": 0.5, "augment": 2, "oversample": {"behaviour": 4},
-           "alpha_for": {"behaviour": 0.2}, "params": {"max_steps": 6000, "dim": 192, "layers": 2, "max_length": 64}}
+           "params": {"max_steps": 6000, "dim": 192, "layers": 2, "max_length": 64}}
 POLICY = {"review_recall": 0.90, "block_precision": 0.95}
 
 
@@ -87,7 +87,7 @@ def student_step(work: Path, data_dir: Path, teacher: Path, settings: dict[str, 
         return out
     params = [a for k, v in settings["params"].items() for a in ("--param", f"{k}={json.dumps(v)}")]
     params += [a for k, v in settings["oversample"].items() for a in ("--oversample", f"{k}={v}")]
-    params += [a for k, v in settings["alpha_for"].items() for a in ("--alpha-for", f"{k}={v}")]
+    params += [a for k, v in settings.get("alpha_for", {}).items() for a in ("--alpha-for", f"{k}={v}")]
     moderation("distill", "--teacher", str(teacher), "--student", settings["student"], "--data", TRAINING_DATA,
                "--data-dir", str(data_dir), "--out", str(out), "--alpha", str(settings["alpha"]),
                "--augment", str(settings["augment"]), "--cache", str(work / "predictions.sqlite"), *params)
