@@ -3,11 +3,11 @@
 1. FPR-gap intervals: the multinomial draw over cell counts that error-rate-gaps uses vs resampling rows.
 2. AUC-difference intervals (amplification): DeLong vs a paired row bootstrap.
 
-Both pairs are run on the held-out audit split of a data set (default bias_madlibs, 76,564 rows), scored
+Both pairs are run on the held-out audit split of a data set (default bias-madlibs, 76,564 rows), scored
 by a saved model (default: the default model) and, for (2), a second model (--compare; default: a
 tfidf-lr trained on the demo data with other parameters, cached under /tmp).
 
-Run: python benchmarks/audit.py [--data bias_madlibs] [--model PATH] [--compare PATH] [--resamples 1000]
+Run: python benchmarks/audit.py [--data bias-madlibs] [--model PATH] [--compare PATH] [--resamples 1000]
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def second_model() -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default="bias_madlibs")
+    parser.add_argument("--data", default="bias-madlibs")
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--compare", type=Path, default=None)
     parser.add_argument("--resamples", type=int, default=1000)

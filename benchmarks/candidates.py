@@ -24,7 +24,7 @@ from moderation.fairness import auc, bias_aucs, final_bias_metric, identity_grou
 from moderation.policy import choose
 from moderation_plugins.behaviour import category_of
 
-DATA = ("davidson", "jigsaw_toxic", "toxigen", "stormfront", "behaviour")
+DATA = ("davidson", "jigsaw-toxic", "toxigen", "stormfront", "behaviour")
 
 
 def review_threshold(path: Path, model, pooled) -> float:

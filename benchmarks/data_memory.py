@@ -1,7 +1,7 @@
 """Peak memory of reading data: the streaming data layer vs pandas reading the whole file, side by side.
 
 Each measurement runs in its own process (peak RSS from getrusage). Cases: the largest shared file
-(bias_madlibs, 76,564 rows) loaded into canonical records, and a synthetic 2-million-row CSV with a wide
+(bias-madlibs, 76,564 rows) loaded into canonical records, and a synthetic 2-million-row CSV with a wide
 column the data set does not keep, both streamed through the csv plugin (rows only) and loaded whole
 through ``load()`` (canonical records, duplicates, splits: what every command pays).
 
@@ -56,8 +56,8 @@ def main() -> None:
         big = Path(tmp) / "big.csv"
         synthetic(big, args.rows)
         cases = [
-            ("bias_madlibs (3.4 MB)", "load_records", dict(name="bias_madlibs", data_dir=args.data_dir)),
-            ("bias_madlibs (3.4 MB)", "pandas_read_csv", dict(path=madlibs)),
+            ("bias-madlibs (3.4 MB)", "load_records", dict(name="bias-madlibs", data_dir=args.data_dir)),
+            ("bias-madlibs (3.4 MB)", "pandas_read_csv", dict(path=madlibs)),
             (f"synthetic {args.rows:,} rows ({big.stat().st_size / 1e6:.0f} MB)", "stream_rows",
              dict(name=str(big), data_dir=None)),
             (f"synthetic {args.rows:,} rows ({big.stat().st_size / 1e6:.0f} MB)", "load_records",

@@ -4,7 +4,7 @@ set, rebuilt here), the new shipped default, its teacher, and a TF-IDF + LR trai
 Run: python benchmarks/default_model.py --teacher runs/default-build/teacher --data-dir ../shared/data \
          [--threads 1] [--limit 10000] [--repeats 3]
 
-Per model: ROC-AUC on each data set's test split; final bias metric on the audit splits of bias_madlibs
+Per model: ROC-AUC on each data set's test split; final bias metric on the audit splits of bias-madlibs
 (--limit sentences, chosen by hash) and ToxiGen; the highest mean score of an identity term's non-toxic
 template sentences; behaviour pass rate per category (held-out templates) at the model's own review
 threshold (its manifest's policy, else 0.5); p50 single-comment latency (median and range of --repeats
@@ -30,8 +30,8 @@ from moderation.fairness import AuditSettings
 from moderation.policy import recommended
 from moderation.training import train_student
 
-POOLED = "davidson,jigsaw_toxic,toxigen,stormfront,behaviour"
-TESTS = ("davidson", "jigsaw_toxic", "toxigen", "stormfront")
+POOLED = "davidson,jigsaw-toxic,toxigen,stormfront,behaviour"
+TESTS = ("davidson", "jigsaw-toxic", "toxigen", "stormfront")
 AUDITS = ("subgroup-auc", "templates", "behaviour")
 
 
@@ -49,7 +49,7 @@ def baselines(work: Path, data_dir: Path) -> dict[str, Path]:
 
 def audit_numbers(path: Path, slices: dict, threshold: float) -> dict[str, float | None]:
     scorer = CachedScorer(load_model(path), "m")
-    run = run_audits(AUDITS, {"m": scorer}, slices, {"bias_madlibs"}, AuditSettings(threshold=threshold), True)
+    run = run_audits(AUDITS, {"m": scorer}, slices, {"bias-madlibs"}, AuditSettings(threshold=threshold), True)
     finals = {r["data"]: r["final_bias_metric"] for r in run.results["subgroup-auc"].tables["final"]}
     terms = run.results["templates"].tables["terms"]
     rows = {f"final bias {k}": v for k, v in finals.items()}
@@ -63,7 +63,7 @@ def main() -> None:
     parser.add_argument("--teacher", type=Path, required=True, help="The teacher the default was distilled from.")
     parser.add_argument("--model", type=Path, default=SHIPPED_MODEL, help="The new default (default: shipped).")
     parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--limit", type=int, default=10_000, help="bias_madlibs sentences audited (by hash).")
+    parser.add_argument("--limit", type=int, default=10_000, help="bias-madlibs sentences audited (by hash).")
     parser.add_argument("--repeats", type=int, default=3, help="Latency runs per model (median and range).")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per model.")
     args = parser.parse_args()
@@ -72,7 +72,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     os.environ["MODERATION_THREADS"] = str(args.threads)
     tests = {name: load(name, args.data_dir).split("test") for name in TESTS}
-    slices = {"bias_madlibs": load("bias_madlibs", args.data_dir, limit=args.limit).split(HELD_OUT, "audit"),
+    slices = {"bias-madlibs": load("bias-madlibs", args.data_dir, limit=args.limit).split(HELD_OUT, "audit"),
               "toxigen": load("toxigen", args.data_dir).split(HELD_OUT, "audit"),
               "behaviour": load("behaviour").split(HELD_OUT, "audit")}
     speed_texts = [r.text for r in tests["davidson"][:200]]

@@ -1,7 +1,7 @@
 """The speed / quality / fairness front of distilled students, beside their teacher, on one split.
 
 Run: python benchmarks/distillation.py --teacher runs/default-build/teacher \
-         --data davidson,jigsaw_toxic,toxigen,stormfront,behaviour --split validation \
+         --data davidson,jigsaw-toxic,toxigen,stormfront,behaviour --split validation \
          --students tfidf-lr,ngram-mlp,mini-transformer,tiny-transformer --runs runs/students \
          --augment 2 --alpha 0.5 --threads 1 --repeats 3 [--student-param NAME:KEY=VALUE ...]
          [--student-dir LABEL=PATH ...]
@@ -99,7 +99,7 @@ def measure(name: str, path: Path, scores: np.ndarray, records, texts: list[str]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--teacher", type=Path, required=True)
-    parser.add_argument("--data", default="davidson,jigsaw_toxic,toxigen,stormfront,behaviour")
+    parser.add_argument("--data", default="davidson,jigsaw-toxic,toxigen,stormfront,behaviour")
     parser.add_argument("--split", default="validation", choices=("validation", "test"))
     parser.add_argument("--students", default="tfidf-lr,ngram-mlp,mini-transformer,tiny-transformer",
                         help="Students to distill here (comma-separated; empty for none).")

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from moderation import fairness
 from moderation.fairness import FINAL_BIAS, AuditError, AuditSettings
-from moderation.plugins import get_registry
+from moderation.plugins import canonical, get_registry
 from moderation.protocols import AuditResult, Record, Scorer, optional
 from moderation.scoring import check_scores
 
@@ -40,10 +40,10 @@ def __getattr__(name: str) -> Any:
 
 def trained_on(lineage: Mapping[str, Any]) -> list[str]:
     """The data sets a saved model's lineage says it, or the teacher it was distilled from, was trained on
-    (``lineage["data"]`` and ``lineage["teacher_data"]``, each comma-pooled)."""
+    (``lineage["data"]`` and ``lineage["teacher_data"]``, each comma-pooled), by their current names."""
     names = [lineage.get("data"), lineage.get("teacher_data")]
-    return list(dict.fromkeys(n.strip() for data in names if isinstance(data, str) for n in data.split(",")
-                              if n.strip()))
+    return list(dict.fromkeys(canonical("dataset", n.strip()) for data in names if isinstance(data, str)
+                              for n in data.split(",") if n.strip()))
 
 
 def drop_seen(slices: Mapping[str, Sequence[Record]], seen: set[str]) -> tuple[dict[str, list[Record]], dict[str, int]]:
@@ -186,7 +186,7 @@ def run_audits(names: Sequence[str], scorers: Mapping[str, Scorer], slices: Mapp
         elif not chosen and applies is not None:
             reason = "has no rows it can measure in these data sets (e.g. --data behaviour)"
         elif not chosen:
-            reason = "needs a template data set (bias_madlibs or templates) among --data"
+            reason = "needs a template data set (bias-madlibs or templates) among --data"
         if reason and explicit:
             raise AuditError(f"audit {name!r} {reason}")
         if reason:

@@ -257,7 +257,7 @@ def by_hash(records: list[Record], rows: int) -> list[Record]:
 
 def load(name: str, data_dir: str | Path | None = None, *, limit: int | None = None,
          labeled: int | None = None, labeled_seed: int = 0, **params: Any) -> LoadedData:
-    """Load one data set, or several pooled (``"davidson,jigsaw_toxic"``), into canonical records.
+    """Load one data set, or several pooled (``"davidson,jigsaw-toxic"``), into canonical records.
 
     ``limit`` keeps that many rows (chosen by content hash, so the same rows whatever the file order);
     ``labeled`` keeps that many training rows labeled (which ones: by hash, reshuffled by

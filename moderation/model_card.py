@@ -11,7 +11,7 @@ from typing import Any
 from moderation.artifacts import Manifest
 from moderation.augment import origin
 from moderation.data import LoadedData
-from moderation.plugins import get_registry
+from moderation.plugins import canonical, get_registry
 from moderation.protocols import optional
 from moderation.report import label_of
 
@@ -33,7 +33,7 @@ def _training_data(data: LoadedData) -> str:
     registry = get_registry()
     rows = []
     for source in dict.fromkeys(origin(r) for r in data.records):
-        license_ = optional(registry.get("dataset", source).factory, "plugin", "license")
+        license_ = optional(registry.get("dataset", canonical("dataset", source)).factory, "plugin", "license")
         rows.append([source, *(counts[(source, s)] for s in ("train", "validation", "test", "unlabeled", "audit")),
                      license_])
     return _table(["data set", "train", "validation", "test", "unlabeled (teacher-labeled)", "audit (held out)",
@@ -157,7 +157,7 @@ Worst identities (lowest of subgroup, BPSN and BNSP AUC; groups too small left o
 
 {_worst_identities(tables, models)}
 
-Identity terms whose non-toxic template sentences score highest (bias_madlibs; share flagged at {threshold}):
+Identity terms whose non-toxic template sentences score highest (bias-madlibs; share flagged at {threshold}):
 
 {_terms(tables, models)}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 import traceback
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -59,6 +60,15 @@ class PluginInfo:
         }
 
 
+# Former names of built-in plugins, accepted for a release: plugin names are kebab-case.
+RENAMED = {("dataset", "jigsaw_toxic"): "jigsaw-toxic", ("dataset", "bias_madlibs"): "bias-madlibs"}
+
+
+def canonical(kind: str, name: str) -> str:
+    """A plugin's current name, for one it had before (a saved model's lineage may hold those)."""
+    return RENAMED.get((kind, name), name)
+
+
 @dataclass
 class Registry:
     """Everything the installed plugins registered, by (kind, name), plus what failed."""
@@ -80,6 +90,10 @@ class Registry:
         return sorted(name for k, name in self.plugins if k == kind)
 
     def get(self, kind: str, name: str) -> PluginInfo:
+        if (kind, name) in RENAMED:
+            warnings.warn(f"the {kind} {name!r} is now called {canonical(kind, name)!r}; the old name will stop "
+                          "working in a later release", FutureWarning, stacklevel=2)
+            name = canonical(kind, name)
         key = (kind, name)
         if key in self.conflicts:
             raise PluginError(conflict_message(self.conflicts[key]))

@@ -38,7 +38,7 @@ class _TemplateSet(FileDataset):
 class BiasMadlibsDataset(_TemplateSet):
     """76,564 template sentences (BAD / NOT_BAD) that differ only in the identity term."""
 
-    name = "bias_madlibs"
+    name = "bias-madlibs"
     license = "Apache-2.0"
     files = ("bias_madlibs/bias_madlibs_77k.csv",)
     where = WHERE

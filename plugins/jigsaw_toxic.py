@@ -11,7 +11,7 @@ from moderation.tables import Row
 class JigsawToxicDataset(FileDataset):
     """12,174 Wikipedia talk-page comments, half toxic (balanced, not the natural base rate)."""
 
-    name = "jigsaw_toxic"
+    name = "jigsaw-toxic"
     license = "CC0 (labels) / CC-BY-SA 3.0 (Wikipedia comment text)"
     files = ("jigsaw_toxic/jigsaw_toxic_binary_12k.csv.gz",)
     where = "It is the Jigsaw Toxic Comment subset described in ../shared/data/jigsaw_toxic/README.md."

@@ -214,7 +214,7 @@ def test_audit_rows_a_model_trained_on_are_removed(tmp_path: Path, shared_data: 
     model = tmp_path / "model"
     train_student("tfidf-lr", data.split("train", "train"), data.split("test"), model, lineage={"data": str(mine)})
     out = tmp_path / "shared"
-    code, output = cli("audit", "--model", str(model), "--data", "toxigen,bias_madlibs", "--data-dir",
+    code, output = cli("audit", "--model", str(model), "--data", "toxigen,bias-madlibs", "--data-dir",
                        str(shared_data), "--limit", "2000", "--audits", "subgroup-auc,templates", "--out", str(out),
                        *FAST)
     assert code == 0, output
@@ -225,7 +225,7 @@ def test_audit_rows_a_model_trained_on_are_removed(tmp_path: Path, shared_data: 
     assert madlibs["template_set"] and not toxigen["template_set"]
     assert any("toxigen" in n and "removed from the slice" in n for n in report["notes"])
     terms = report["audits"]["templates"]["tables"]["terms"]
-    assert {r["data"] for r in terms} == {"bias_madlibs"} and len(terms) > 20
+    assert {r["data"] for r in terms} == {"bias-madlibs"} and len(terms) > 20
     assert report["summary"]["final_bias_metric"] is not None
 
 

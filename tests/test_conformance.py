@@ -83,7 +83,7 @@ def _slice(name: str) -> list[Record]:
     if name == "behaviour":
         return load("behaviour").split("audit", "audit")[:400]
     if name == "templates":
-        return [r for r in load("bias_madlibs", SHARED_DATA, limit=3000).records][:600] if (
+        return [r for r in load("bias-madlibs", SHARED_DATA, limit=3000).records][:600] if (
             SHARED_DATA / "bias_madlibs").is_dir() else []
     rng = np.random.default_rng(0)
     return [Record(id=f"r{i}", text=f"comment {i}", toxicity=float(i % 2), label=i % 2,

@@ -147,7 +147,7 @@ def test_missing_columns_and_files_say_what_to_do(tmp_path):
 
 def test_template_sets_cannot_be_pooled_with_training_data(tmp_path):
     with pytest.raises(DataError, match="cannot be pooled"):
-        load("demo,bias_madlibs", data_dir=tmp_path)
+        load("demo,bias-madlibs", data_dir=tmp_path)
 
 
 def test_streaming_holds_one_row_not_the_file(tmp_path):
@@ -184,3 +184,20 @@ def test_data_list_and_show_cli(civil_csv, tmp_path):
     assert shown["identities"]["muslim"] == 80
     missing = run_cli("data", "show", "davidson", "--data-dir", str(tmp_path))
     assert missing.returncode == 1 and "not found" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_plugin_names_are_kebab_case_and_former_names_still_load_with_a_warning():
+    from moderation.audit import trained_on
+    from moderation.plugins import RENAMED, get_registry
+
+    registry = get_registry()
+    for kind in ("dataset", "student", "teacher", "audit", "prompt_strategy"):
+        assert all("_" not in name for name in registry.names(kind)), registry.names(kind)
+    for (kind, old), new in RENAMED.items():
+        with pytest.warns(FutureWarning, match=f"'{old}' is now called '{new}'"):
+            assert registry.get(kind, old) is registry.get(kind, new)
+    # a saved model's lineage may name the data the old way; reading it is no user's mistake: no warning
+    assert trained_on({"data": "davidson,jigsaw_toxic", "teacher_data": "bias_madlibs"}) == [
+        "davidson", "jigsaw-toxic", "bias-madlibs"]
+    result = run_cli("data", "list", "--json")
+    assert result.returncode == 0 and "jigsaw-toxic" in result.stdout

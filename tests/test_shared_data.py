@@ -11,8 +11,8 @@ from moderation.splits import split_key, text_hash
 from tests.conftest import run_cli
 
 
-@pytest.mark.parametrize(("name", "rows"), [("davidson", 24_783), ("jigsaw_toxic", 12_174), ("toxigen", 722),
-                                            ("bias_madlibs", 76_564), ("templates", 76_564),
+@pytest.mark.parametrize(("name", "rows"), [("davidson", 24_783), ("jigsaw-toxic", 12_174), ("toxigen", 722),
+                                            ("bias-madlibs", 76_564), ("templates", 76_564),
                                             ("stormfront", 10_703)])
 def test_every_row_is_read_and_accounted_for(shared_data, name, rows):
     data = load(name, shared_data)
@@ -41,7 +41,7 @@ def test_toxigen_groups_map_to_identities(shared_data):
 
 
 def test_templates_are_audit_only_with_their_terms(shared_data):
-    for name in ("bias_madlibs", "templates"):
+    for name in ("bias-madlibs", "templates"):
         data = load(name, shared_data)
         assert set(data.split_counts()) == {HELD_OUT}
         with pytest.raises(HeldOutError):
@@ -51,7 +51,7 @@ def test_templates_are_audit_only_with_their_terms(shared_data):
 
 
 def test_pooled_training_data_never_shares_text_across_splits(shared_data):
-    data = load("davidson,jigsaw_toxic", shared_data)
+    data = load("davidson,jigsaw-toxic", shared_data)
     owner: dict[str, str] = {}
     for r in data.records:
         assert owner.setdefault(text_hash(r.text), r.split) == r.split
@@ -69,7 +69,7 @@ def test_data_list_reports_the_shared_files(shared_data):
 def test_a_text_has_one_split_in_every_data_set(shared_data):
     """The demo samples the shared sets: a row held out (or in test) there must not train the demo model."""
     demo = {text_hash(r.text): r.split for r in load("demo").records}
-    shared = [r for name in ("davidson", "jigsaw_toxic", "toxigen") for r in load(name, shared_data).records
+    shared = [r for name in ("davidson", "jigsaw-toxic", "toxigen") for r in load(name, shared_data).records
               if text_hash(r.text) in demo]
     assert len(shared) > 1000
     assert all(demo[text_hash(r.text)] == r.split for r in shared)

@@ -38,10 +38,10 @@ from moderation.model_card import render_default_card
 from moderation.policy import choose
 
 ROOT = Path(__file__).resolve().parents[1]
-TRAINING_DATA = "davidson,jigsaw_toxic,toxigen,stormfront,behaviour"
-EVALUATED = ("davidson", "jigsaw_toxic", "toxigen", "stormfront")
-AUDITED = "toxigen,bias_madlibs,behaviour,stormfront,davidson"
-AUDIT_LIMIT = 10_000  # rows of each audited data set, by hash: bias_madlibs has 76,564
+TRAINING_DATA = "davidson,jigsaw-toxic,toxigen,stormfront,behaviour"
+EVALUATED = ("davidson", "jigsaw-toxic", "toxigen", "stormfront")
+AUDITED = "toxigen,bias-madlibs,behaviour,stormfront,davidson"
+AUDIT_LIMIT = 10_000  # rows of each audited data set, by hash: bias-madlibs has 76,564
 TEACHER = {"teacher": "minilm-lora", "steps": 1000, "max_length": 64, "augment": 1, "base": None,
            "target_modules": None}
 STUDENT = {"student": "tiny-transformer", "alpha": 0.5, "augment": 2, "oversample": {"behaviour": 4},

@@ -45,7 +45,7 @@ class Settings:
     queue_anonymous_form: bool = False  # True: the open form at / also queues what anonymous visitors flag
     models_dir: Path | None = None  # saved models a moderator can audit and promote; None: <data home>/models
     model_check_s: float = 2.0  # how often each worker looks for a newer promotion
-    audit_data: str = "toxigen,bias_madlibs,behaviour"  # what an audit started from /models runs on
+    audit_data: str = "toxigen,bias-madlibs,behaviour"  # what an audit started from /models runs on
     audit_limit: int = 10_000  # rows of each audited data set
     promotion_gates: tuple[str, ...] = ()  # NAME=VALUE audit gates a model must pass to be promoted
 

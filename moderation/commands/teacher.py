@@ -22,7 +22,7 @@ def command() -> None:
 @renamed("--teacher", "--plugin")
 @click.option("--plugin", "teacher_name", default="minilm-lora", show_default=True, callback=from_renamed,
               help="Teacher plugin to train (`moderation plugins` lists them).")
-@click.option("--data", "data_name", required=True, help="Data set(s), e.g. davidson or davidson,jigsaw_toxic.")
+@click.option("--data", "data_name", required=True, help="Data set(s), e.g. davidson or davidson,jigsaw-toxic.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder to save the teacher in; run again with the same --out to resume.")
 @data_options
