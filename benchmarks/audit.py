@@ -37,7 +37,7 @@ from moderation.fairness import (
     rng_for,
 )
 from moderation.scoring import score_texts
-from moderation.training import train_student
+from moderation.student_training import train_student
 
 
 def timed(fn: Callable[[], Any]) -> tuple[Any, float]:

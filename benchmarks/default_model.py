@@ -28,7 +28,7 @@ from moderation.defaults import SHIPPED_MODEL
 from moderation.evaluation import size_bytes, speed
 from moderation.fairness import AuditSettings
 from moderation.policy import recommended
-from moderation.training import train_student
+from moderation.student_training import train_student
 
 POOLED = "davidson,jigsaw-toxic,toxigen,stormfront,behaviour"
 TESTS = ("davidson", "jigsaw-toxic", "toxigen", "stormfront")

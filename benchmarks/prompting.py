@@ -32,7 +32,7 @@ from moderation.data import load
 from moderation.prompting import build_prompted_teacher, quality, save_prompted_teacher
 from moderation.protocols import Record
 from moderation.scoring import score_texts
-from moderation.training import train_student
+from moderation.student_training import train_student
 
 TEACHER = "embedding-prompted"
 # (strategy, k, seeded): seeded strategies are run once per seed

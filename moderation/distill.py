@@ -17,8 +17,8 @@ from moderation.data import HELD_OUT, HeldOutError, LoadedData
 from moderation.labeling import label, read_labels
 from moderation.protocols import Record
 from moderation.splits import text_hash
+from moderation.student_training import train_student
 from moderation.tables import InputError
-from moderation.training import train_student
 
 TRANSFER_SPLITS = ("train", "unlabeled")
 

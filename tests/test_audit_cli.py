@@ -15,7 +15,7 @@ from moderation.artifacts import read_manifest
 from moderation.cli import main
 from moderation.data import load
 from moderation.report import render_html
-from moderation.training import train_student
+from moderation.student_training import train_student
 from tests.conftest import make_distribution, run_cli
 
 FAST = ("--resamples", "50", "--min-slice", "8")

@@ -195,3 +195,15 @@ def test_the_kit_checks_the_shape_of_optional_attributes():
         check_audit(Sloppy(), {"m": Table({r.text: 0.5 for r in rows})}, rows)
     assert "optional `gates` is a tuple of summary names" in str(caught.value)
     assert "optional `min_scorers` is an int >= 1" in str(caught.value)
+
+
+def test_the_student_training_module_under_its_former_name_still_imports_with_a_warning():
+    import importlib
+    import sys
+
+    from moderation.student_training import train_student
+
+    sys.modules.pop("moderation.training", None)
+    with pytest.warns(DeprecationWarning, match="moderation.training is now moderation.student_training"):
+        old = importlib.import_module("moderation.training")
+    assert old.train_student is train_student

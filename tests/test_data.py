@@ -13,7 +13,7 @@ import pytest
 
 from moderation.data import DataError, HeldOutError, load, require_trainable
 from moderation.splits import text_hash
-from moderation.training import train_student
+from moderation.student_training import train_student
 from moderation_plugins.csv_file import CsvDataset
 from tests.conftest import run_cli
 

@@ -128,7 +128,7 @@ def test_out_of_tree_plugin_installs_lists_and_scores(tmp_path, default_model):
     train = f"""
 from pathlib import Path
 from moderation.data import load
-from moderation.training import train_student
+from moderation.student_training import train_student
 data = load("demo")
 m = train_student("hashing-sgd", data.split("train", "train"), data.split("test"), Path({str(out)!r}))
 print(m.metrics["test_roc_auc"])

@@ -6,7 +6,7 @@ import pytest
 
 from moderation.data import load
 from moderation.distill import distill
-from moderation.teaching import train_teacher
+from moderation.teacher_training import train_teacher
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 

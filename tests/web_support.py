@@ -78,7 +78,7 @@ def saved_models(root: Path) -> Path:
     """A models folder: ``candidate``, a tfidf-lr on the demo data with other parameters than the default,
     and ``broken``, whose manifest is not JSON."""
     from moderation.data import load
-    from moderation.training import train_student
+    from moderation.student_training import train_student
 
     data = load("demo")
     train_student("tfidf-lr", data.split("train", "train"), data.split("test"), root / "candidate",

@@ -10,7 +10,7 @@ import click
 from moderation.commands.common import friendly_errors, from_renamed, invoked_command, json_option, renamed
 from moderation.commands.data import data_options
 from moderation.data import load
-from moderation.teaching import train_teacher
+from moderation.teacher_training import train_teacher
 
 
 @click.group("teacher")

@@ -1,0 +1,45 @@
+"""Training a student on soft targets and saving it with its metrics and lineage."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from moderation.artifacts import Manifest, save_model
+from moderation.data import DataError, fingerprint, require_trainable
+from moderation.evaluation import measure
+from moderation.plugins import get_registry
+from moderation.protocols import Record
+
+
+def train_student(
+    student: str,
+    train: Sequence[Record],
+    test: Sequence[Record],
+    out: Path,
+    *,
+    params: dict[str, Any] | None = None,
+    targets: Sequence[float] | None = None,
+    lineage: dict[str, Any] | None = None,
+) -> Manifest:
+    """Fit student plugin ``student`` on ``train`` (gold soft labels unless ``targets`` are given,
+    e.g. a teacher's scores), measure it on ``test`` and save it to ``out``."""
+    params = params or {}
+    require_trainable(train, "train")
+    if targets is None and any(r.label < 0 for r in train):
+        raise DataError("some training rows are unlabeled (their labels are hidden); "
+                        "label them with a teacher and train on its scores")
+    with tqdm(total=3, desc=f"training {student}", unit=" step", disable=None) as bar:
+        model = get_registry().create("student", student, **params)
+        soft = [r.toxicity for r in train] if targets is None else list(targets)
+        model.fit([r.text for r in train], soft)
+        bar.update()
+        metrics = {**measure(model, test), "train_rows": len(train)}
+        bar.update()
+        manifest = save_model(model, out, kind="student", params=params, data_fingerprint=fingerprint(train),
+                              metrics=metrics, lineage=lineage)
+        bar.update()
+    return manifest
