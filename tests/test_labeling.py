@@ -136,3 +136,46 @@ def test_ray_engine_gives_the_local_engine_results(default_model, tmp_path):
     assert ray_run.computed == local.computed == len(records)
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "ray.parquet"),
                                   pd.read_parquet(tmp_path / "local.parquet"), check_exact=True)
+
+
+@pytest.mark.ray_cluster
+def test_labeling_on_a_two_node_ray_cluster_gives_the_local_results(default_model, tmp_path):
+    """--ray-address against a real cluster: a head and a second node started with `ray start`."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    ray = str(BIN / "ray")
+    common = ["--num-cpus", "1", "--disable-usage-stats"]
+    # Ray >= 2.59 turns token authentication on for a local head when a token exists, and a joining node
+    # or driver must then present it: every process of this cluster gets the same private token.
+    token = tmp_path / "ray-token"
+    token.write_text(os.urandom(32).hex())
+    auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token)}
+    env = {**os.environ, **auth}
+    try:
+        subprocess.run([ray, "start", "--head", f"--port={port}", "--node-ip-address=127.0.0.1",
+                        "--include-dashboard=false", *common], check=True, capture_output=True, env=env, timeout=180)
+        subprocess.run([ray, "start", f"--address=127.0.0.1:{port}", "--node-ip-address=127.0.0.1", *common],
+                       check=True, capture_output=True, env=env, timeout=180)
+        status = subprocess.run([ray, "status", f"--address=127.0.0.1:{port}"], capture_output=True, text=True,
+                                env=env, timeout=120)
+        for _ in range(30):  # the cluster reports its nodes a few seconds after they start
+            if status.stdout.count(" node_") >= 2:
+                break
+            time.sleep(1)
+            status = subprocess.run([ray, "status", f"--address=127.0.0.1:{port}"], capture_output=True, text=True,
+                                    env=env, timeout=120)
+        assert status.stdout.count(" node_") == 2, status.stdout  # a head and a second node
+        out = tmp_path / "ray.parquet"
+        result = run_cli("label", "--model", str(default_model), "--data", "demo", "--split", "test", "--engine",
+                         "ray", "--ray-address", f"127.0.0.1:{port}", "--out", str(out), "--cache",
+                         str(tmp_path / "r.sqlite"), env_extra=auth)
+        assert result.returncode == 0, result.stderr
+    finally:
+        subprocess.run([ray, "stop", "--force"], capture_output=True, timeout=120, env=env)
+    records = load("demo").split("test")
+    label(default_model, records, tmp_path / "local.parquet", cache_path=tmp_path / "l.sqlite")
+    pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(tmp_path / "local.parquet"),
+                                  check_exact=True)
