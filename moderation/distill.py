@@ -3,7 +3,8 @@ mixed with gold labels where they exist."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,11 +34,11 @@ class Transfer:
     teacher_fingerprint: str
 
 
-def teacher_lineage(teacher: Path) -> dict[str, Any]:
-    """What the teacher was trained on, so audits can drop those rows from a student's slices too."""
-    if teacher.suffix == ".parquet":
-        return {}
-    return {"teacher_data": read_manifest(teacher).lineage.get("data", "")}
+def teacher_lineage(teachers: Sequence[Path]) -> dict[str, Any]:
+    """What the teachers were trained on, so audits can drop those rows from a student's slices too."""
+    data = [read_manifest(t).lineage.get("data", "") for t in teachers if t.suffix != ".parquet"]
+    names = dict.fromkeys(n for pooled in data for n in pooled.split(",") if n)
+    return {"teacher_data": ",".join(names)} if names else {}
 
 
 def teacher_labels(teacher: Path, records: list[Record], labels_out: Path, **label_options: Any) -> pd.DataFrame:
@@ -47,6 +48,24 @@ def teacher_labels(teacher: Path, records: list[Record], labels_out: Path, **lab
     read_manifest(teacher)  # a clear error for a path that is neither a labels file nor a model
     label(teacher, records, labels_out, **label_options)
     return read_labels(labels_out)
+
+
+def mean_labels(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Several teachers' labels as one: the mean score per text, over the texts every teacher scored, so
+    that teachers whose mistakes differ (one trained longer on the behaviour templates, say) temper each other."""
+    if len(frames) == 1:
+        return frames[0]
+    names = [str(f["model"].iloc[0]) for f in frames]
+    if len(set(names)) < len(names):
+        raise InputError(f"the same teacher is given twice ({', '.join(names)}); give each teacher once")
+    merged = frames[0][["id", "text", "text_hash", "score"]]
+    for i, frame in enumerate(frames[1:], start=1):
+        merged = merged.merge(frame[["text_hash", "score"]].rename(columns={"score": f"score{i}"}), on="text_hash")
+    columns = ["score", *(f"score{i}" for i in range(1, len(frames)))]
+    fingerprint = hashlib.sha256(":".join(str(f["model_fingerprint"].iloc[0]) for f in frames).encode()).hexdigest()
+    return merged.assign(score=merged[columns].mean(axis=1), model_fingerprint=fingerprint,
+                         model=f"mean({','.join(names)})")[["id", "text", "text_hash", "score",
+                                                           "model_fingerprint", "model"]]
 
 
 def transfer_set(data: LoadedData, labels: pd.DataFrame, alpha: float,
@@ -102,21 +121,23 @@ def oversampled(transfer: Transfer, repeats: Mapping[str, int]) -> Transfer:
                     np.repeat(transfer.targets, times), transfer.teacher, transfer.teacher_fingerprint)
 
 
-def distill(teacher: Path, student: str, data: LoadedData, out: Path, *, alpha: float = 0.5,
+def distill(teachers: Path | Sequence[Path], student: str, data: LoadedData, out: Path, *, alpha: float = 0.5,
             params: dict[str, Any] | None = None, lineage: dict[str, Any] | None = None, augment: int = 0,
             oversample: Mapping[str, int] | None = None, alpha_for: Mapping[str, float] | None = None,
             **label_options: Any) -> Manifest:
     """Label the transfer set with the teacher (cached), train the student on it, evaluate on test, save.
+    Several ``teachers``: the student learns the mean of their scores.
     ``augment`` adds identity-swapped copies to the transfer set; the teacher scores them like any row.
     ``oversample`` repeats the rows of named data sets (``{"behaviour": 4}``); ``alpha_for`` sets the
     teacher's share per data set (``{"behaviour": 0.2}``)."""
+    teachers = [Path(teachers)] if isinstance(teachers, str | Path) else [Path(t) for t in teachers]
     records = transfer_records(data, augment)
-    labels_out = out.with_name(f".{out.name}.labels.parquet")
-    labels = teacher_labels(Path(teacher), records, labels_out, **label_options)
+    labels = mean_labels([teacher_labels(t, records, out.with_name(f".{out.name}.labels{i or ''}.parquet"),
+                                         **label_options) for i, t in enumerate(teachers)])
     transfer = oversampled(transfer_set(data, labels, alpha, records, alpha_for), oversample or {})
     return train_student(student, transfer.records, data.split("test"), out, params=params,
                          targets=transfer.targets.tolist(),
-                         lineage={**data.provenance(), **teacher_lineage(Path(teacher)),
+                         lineage={**data.provenance(), **teacher_lineage(teachers),
                                   "teacher": transfer.teacher,
                                   "teacher_fingerprint": transfer.teacher_fingerprint, "alpha": alpha,
                                   "alpha_for": dict(alpha_for or {}),

@@ -11,10 +11,11 @@ import pytest
 
 from moderation.artifacts import ArtifactError, load_model, save_model
 from moderation.data import HeldOutError, load, make_record
-from moderation.distill import transfer_set
+from moderation.distill import mean_labels, transfer_set
 from moderation.evaluation import agreement, expected_calibration_error, quality
 from moderation.labeling import label
 from moderation.splits import text_hash
+from moderation.student_training import train_student
 from moderation.tables import InputError
 from moderation_plugins.mini_transformer import MiniTransformerStudent
 from moderation_plugins.ngram_mlp import NgramMlpStudent
@@ -177,3 +178,32 @@ def test_oversampling_repeats_the_named_source_and_its_swapped_copies():
     assert more.targets.tolist() == [0.1] + [0.9] * 3 + [0.8] * 3
     with pytest.raises(InputError, match="does not hold"):
         oversampled(transfer, {"stormfront": 2})
+
+
+def test_a_student_can_learn_the_mean_of_several_teachers(default_model, tmp_path):
+    data = load("demo")
+    other = tmp_path / "other-teacher"
+    train_student("tfidf-lr", data.split("train", "train"), data.split("test"), other,
+                  params={"C": 0.3, "max_features": 3000, "min_df": 2}, lineage={"data": "demo"})
+    records = data.split("train") + data.split("unlabeled")
+    frames = []
+    for i, teacher in enumerate((default_model, other)):
+        label(teacher, records, tmp_path / f"{i}.parquet", cache_path=tmp_path / "c.sqlite")
+        frames.append(pd.read_parquet(tmp_path / f"{i}.parquet"))
+    mean = mean_labels(frames)
+    both = frames[0].merge(frames[1], on="text_hash")
+    assert len(mean) == len(both) == len(frames[0])
+    assert np.allclose(mean.set_index("text_hash").loc[both["text_hash"], "score"],
+                       (both["score_x"] + both["score_y"]) / 2)
+    assert mean["model"].iloc[0] == f"mean({frames[0]['model'].iloc[0]},{frames[1]['model'].iloc[0]})"
+    with pytest.raises(InputError, match="the same teacher is given twice"):
+        mean_labels([frames[0], frames[0]])
+
+    out = tmp_path / "student"
+    result = run_cli("distill", "--teacher", str(default_model), "--teacher", str(other), "--student", "tfidf-lr",
+                     "--data", "demo", "--out", str(out), "--cache", str(tmp_path / "c.sqlite"), "--json")
+    assert result.returncode == 0, result.stderr
+    lineage = json.loads(result.stdout)["lineage"]
+    assert lineage["teacher"] == mean["model"].iloc[0] and lineage["teacher_fingerprint"] == mean[
+        "model_fingerprint"].iloc[0]
+    assert set(lineage["teacher_data"].split(",")) >= {"demo"}

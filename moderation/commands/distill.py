@@ -32,8 +32,9 @@ def _shares(pairs: tuple[str, ...]) -> dict[str, float]:
 
 
 @click.command("distill")
-@click.option("--teacher", "teacher_path", type=click.Path(path_type=Path), required=True,
-              help="A saved teacher (labels are computed, cached) or a labels .parquet from `moderation label`.")
+@click.option("--teacher", "teacher_paths", type=click.Path(path_type=Path), required=True, multiple=True,
+              help="A saved teacher (labels are computed, cached) or a labels .parquet from `moderation label`; "
+                   "repeat it to distill from the mean of several teachers' scores.")
 @click.option("--student", "student_name", required=True, help="Student plugin, e.g. tfidf-lr, ngram-mlp.")
 @click.option("--data", "data_name", required=True, help="Data set(s): train + unlabeled rows are the transfer set.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
@@ -53,13 +54,13 @@ def _shares(pairs: tuple[str, ...]) -> dict[str, float]:
               help="Repeat the transfer rows of data set DATA N times, e.g. behaviour=4 (repeatable).")
 @json_option
 @friendly_errors
-def command(teacher_path: Path, student_name: str, data_name: str, out: Path, data_dir: Path | None,
+def command(teacher_paths: tuple[Path, ...], student_name: str, data_name: str, out: Path, data_dir: Path | None,
             limit: int | None, labeled: int | None, alpha: float, params: tuple[str, ...], engine: str,
             cache_path: Path | None, augment: int, oversample: tuple[str, ...], alpha_for: tuple[str, ...],
             as_json: bool) -> None:
     """Distill STUDENT from TEACHER on DATA; evaluate on its test split; save to OUT with manifest and card."""
     data = load(data_name, data_dir, limit=limit, labeled=labeled)
-    manifest = distill(teacher_path, student_name, data, out, alpha=alpha, params=plugin_params(params),
+    manifest = distill(teacher_paths, student_name, data, out, alpha=alpha, params=plugin_params(params),
                        lineage={"command": invoked_command()}, augment=augment,
                        oversample=_repeats(oversample), alpha_for=_shares(alpha_for), engine=engine,
                        cache_path=cache_path)
