@@ -80,14 +80,19 @@ def teacher_step(work: Path, data_dir: Path, settings: dict[str, Any]) -> Path:
     return out
 
 
-def student_step(work: Path, data_dir: Path, teacher: Path, settings: dict[str, Any]) -> Path:
+def student_step(work: Path, data_dir: Path, teacher: Path, settings: dict[str, Any],
+                 extra_teachers: list[Path]) -> Path:
+    """The student distilled from the teacher, or from the mean of its scores and ``extra_teachers``'."""
     out = work / "student"
     full = {**settings, "teacher": read_manifest(teacher).fingerprint}
+    if extra_teachers:
+        full["extra_teachers"] = [read_manifest(t).fingerprint for t in extra_teachers]
     if stamp_ok(out, full):
         return out
     params = [a for k, v in settings["params"].items() for a in ("--param", f"{k}={json.dumps(v)}")]
     params += [a for k, v in settings["oversample"].items() for a in ("--oversample", f"{k}={v}")]
     params += [a for k, v in settings.get("alpha_for", {}).items() for a in ("--alpha-for", f"{k}={v}")]
+    params += [a for t in extra_teachers for a in ("--teacher", str(t))]
     moderation("distill", "--teacher", str(teacher), "--student", settings["student"], "--data", TRAINING_DATA,
                "--data-dir", str(data_dir), "--out", str(out), "--alpha", str(settings["alpha"]),
                "--augment", str(settings["augment"]), "--cache", str(work / "predictions.sqlite"), *params)
@@ -157,13 +162,16 @@ def main() -> None:
     parser.add_argument("--teacher-modules", default=None,
                         help="LoRA target modules of --teacher-base, e.g. q,k,v,o,dense for all-mpnet-base-v2.")
     parser.add_argument("--teacher-steps", type=int, default=TEACHER["steps"])
+    parser.add_argument("--extra-teacher", type=Path, action="append", default=[],
+                        help="Another saved teacher: the student learns the mean of its and the built teacher's "
+                             "scores (repeatable; label it into --work's predictions.sqlite to reuse its labels).")
     args = parser.parse_args()
     os.environ.setdefault("MODERATION_DATA_DIR", str(args.data_dir))
     args.work.mkdir(parents=True, exist_ok=True)
     teacher_settings = {**TEACHER, "base": args.teacher_base, "steps": args.teacher_steps,
                         "target_modules": args.teacher_modules}
     teacher = teacher_step(args.work, args.data_dir, teacher_settings)
-    student = student_step(args.work, args.data_dir, teacher, STUDENT)
+    student = student_step(args.work, args.data_dir, teacher, STUDENT, args.extra_teacher)
     policy = policy_step(args.work, args.data_dir, student)
     evaluation = evaluation_step(args.work, args.data_dir, {"student": student, "teacher": teacher})
     report = audit_step(args.work, args.data_dir, student, teacher, policy["review"])
@@ -171,7 +179,8 @@ def main() -> None:
     build = {"command": f"python tools/build_default_model.py --data-dir {args.data_dir}"
                         + (f" --teacher-base {args.teacher_base}" if args.teacher_base else "")
                         + (f" --teacher-modules {args.teacher_modules}" if args.teacher_modules else "")
-                        + (f" --teacher-steps {args.teacher_steps}" if args.teacher_steps != TEACHER["steps"] else ""),
+                        + (f" --teacher-steps {args.teacher_steps}" if args.teacher_steps != TEACHER["steps"] else "")
+                        + "".join(f" --extra-teacher {t}" for t in args.extra_teacher),
              "script_sha256": code, "data": TRAINING_DATA, "teacher": teacher_settings, "student": STUDENT,
              "policy": POLICY, "audited": AUDITED, "audit_limit": AUDIT_LIMIT,
              "teacher_model": read_manifest(teacher).model_id}
