@@ -38,3 +38,23 @@ def test_web_load_prints_student_and_second_model_side_by_side(tmp_path, default
     assert figures == [(mode, figure) for mode in ("single", "batch 32")
                        for figure in ("req/s", "comments/s", "p50 ms", "p99 ms")]
     assert all(re.search(r"\s[\d.,]+x$", line) for line in side)
+
+
+@pytest.mark.parametrize(("setting", "expected"), [(None, 1), ("2", 2)])
+def test_a_served_model_scores_on_one_torch_thread_unless_told(monkeypatch, default_model, setting, expected):
+    # Two intra-op threads per worker made each comment ~100x slower beside a busy core (see docs/figures.md).
+    import torch
+
+    from moderation_web.service import ServingModel
+
+    if setting is None:
+        monkeypatch.delenv("MODERATION_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("MODERATION_THREADS", setting)
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        ServingModel.load(default_model)
+        assert torch.get_num_threads() == expected
+    finally:
+        torch.set_num_threads(before)

@@ -12,6 +12,7 @@ from pathlib import Path
 from flask import current_app
 
 from moderation.artifacts import Manifest, load_model, read_manifest
+from moderation.encoders import use_one_core_per_request
 from moderation.policy import Policy
 from moderation.protocols import Scorer
 from moderation.scoring import score_texts
@@ -45,7 +46,9 @@ class ServingModel:
 
     @classmethod
     def load(cls, path: Path) -> ServingModel:
-        return cls(path, read_manifest(path), load_model(path))
+        serving = cls(path, read_manifest(path), load_model(path))
+        use_one_core_per_request()
+        return serving
 
     @property
     def model_id(self) -> str:
