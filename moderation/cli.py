@@ -10,6 +10,8 @@ import importlib
 import logging
 import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -65,16 +67,32 @@ def _one_line(message: Warning | str, category: type[Warning], *_: Any, **__: An
     click.echo(f"Warning: {message}", err=True)
 
 
-def configure_output(verbose: int, quiet: bool) -> None:
-    """-q: results and errors only; default: one-line warnings; -v: library logs and full warnings (-vv: debug)."""
-    if quiet:
-        os.environ["TQDM_DISABLE"] = "1"  # tqdm reads it when each bar starts
-        warnings.simplefilter("ignore")
-    elif not verbose:
-        warnings.showwarning = _one_line
-    levels = {0: logging.WARNING, 1: logging.INFO}
-    logging.basicConfig(level=logging.ERROR if quiet else levels.get(verbose, logging.DEBUG),
-                        format="%(levelname)s %(name)s: %(message)s")
+@contextmanager
+def output_settings(verbose: int, quiet: bool) -> Iterator[None]:
+    """-q: results and errors only; default: one-line warnings; -v: library logs and full warnings (-vv: debug).
+
+    Undone when the command ends, so that a process running several commands (tests, notebooks) keeps
+    its own warning filters, logging and environment."""
+    root, handler, level = logging.getLogger(), logging.StreamHandler(), logging.getLogger().level
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    tqdm_disable = os.environ.get("TQDM_DISABLE")
+    with warnings.catch_warnings():
+        if quiet:
+            os.environ["TQDM_DISABLE"] = "1"  # tqdm reads it when each bar starts
+            warnings.simplefilter("ignore")
+        elif not verbose:
+            warnings.showwarning = _one_line
+        root.addHandler(handler)
+        root.setLevel(logging.ERROR if quiet else {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG))
+        try:
+            yield
+        finally:
+            root.removeHandler(handler)
+            root.setLevel(level)
+            if quiet and tqdm_disable is None:
+                os.environ.pop("TQDM_DISABLE", None)
+            elif quiet:
+                os.environ["TQDM_DISABLE"] = tqdm_disable
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -86,4 +104,4 @@ def main(verbose: int, quiet: bool) -> None:
 
     Shell completion (bash): eval "$(_MODERATION_COMPLETE=bash_source moderation)"; zsh and fish
     likewise with zsh_source and fish_source."""
-    configure_output(verbose, quiet)
+    click.get_current_context().with_resource(output_settings(verbose, quiet))

@@ -148,3 +148,22 @@ def test_warnings_are_one_line_and_quiet_silences_them(tmp_path, default_model):
     assert quiet.returncode == 0 and quiet.stderr == "" and quiet.stdout == plain.stdout
     verbose = run_cli("-v", "score", "--model", str(model), "you are a lovely person")
     assert "UserWarning" in verbose.stderr  # -v keeps Python's full warning, with where it came from
+
+
+def test_a_command_run_in_process_leaves_warnings_logging_and_environment_as_it_found_them(monkeypatch):
+    import logging
+    import warnings
+
+    from click.testing import CliRunner
+
+    from moderation.cli import main
+
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    CliRunner().invoke(main, ["plugins"])  # imports first: libraries add their own warning filters once
+    root = logging.getLogger()
+    before = (warnings.showwarning, list(warnings.filters), list(root.handlers), root.level)
+    for flags in (["-q"], [], ["-vv"]):
+        result = CliRunner().invoke(main, [*flags, "plugins"])
+        assert result.exit_code == 0, result.output
+        assert (warnings.showwarning, list(warnings.filters), list(root.handlers), root.level) == before, flags
+        assert "TQDM_DISABLE" not in os.environ
