@@ -20,7 +20,10 @@ from moderation_web.service import Services
 from tests.conftest import ROOT
 
 PASSWORD = "correct horse battery"
-CSRF = re.compile(r'name="(?:[\w-]+-)?csrf_token" type="hidden" value="([^"]+)"')
+# Any hidden CSRF field, whatever the order of its attributes: the header's logout form writes its own,
+# WTForms renders the others (a page with no form of its own still carries the logout form's).
+CSRF = re.compile(r'<input[^>]*\bname="(?:[\w-]+-)?csrf_token"[^>]*>')
+VALUE = re.compile(r'\bvalue="([^"]+)"')
 
 
 def make_settings(tmp_path: Path, model: Path, **overrides: Any) -> Settings:
@@ -38,9 +41,9 @@ def services(app: Flask) -> Services:
 
 
 def csrf_token(html: str) -> str:
-    match = CSRF.search(html)
-    assert match, "the page has no CSRF token"
-    return match.group(1)
+    field = CSRF.search(html)
+    assert field, "the page has no CSRF token"
+    return VALUE.search(field.group(0)).group(1)
 
 
 def submit(client: FlaskClient, page: str, action: str, data: dict[str, str]) -> TestResponse:
