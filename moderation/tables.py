@@ -74,8 +74,11 @@ def _csv_line(fields: list[str]) -> str:
     return line.getvalue()
 
 
-def _csv_rows(fh: IO[str], reader: Any, header: list[str], encoding: str) -> Iterator[Row | Rejected]:
-    with fh:
+def _csv_rows(path: Path, header: list[str], encoding: str) -> Iterator[Row | Rejected]:
+    # Opens the file itself, at the first row asked for: a table whose rows are never read holds no file.
+    with _open_text(path, encoding) as fh:
+        reader = csv.reader(fh)
+        next(reader)  # the header, read and checked by open_table
         start = reader.line_num + 1
         while True:
             try:
@@ -138,15 +141,12 @@ def open_table(path: Path, encoding: str = "utf-8", required: Sequence[str] = ()
         encoding = "utf-8-sig"  # a byte-order mark is not part of the first column's name
     if fmt == "jsonl":
         return Table(path, fmt, [], _jsonl_rows(path, required, encoding))
-    fh = _open_text(path, encoding)
-    reader = csv.reader(fh)
-    header = next(reader, None)
+    with _open_text(path, encoding) as fh:
+        header = next(csv.reader(fh), None)
     if header is None:
-        fh.close()
         raise InputError(f"{path} is empty: a CSV needs a header row")
     missing = [c for c in required if c not in header]
     if missing:
-        fh.close()
         raise InputError(f"{path} has no column {missing[0]!r} (columns: {', '.join(header)}); "
                          "name the right one with --text-column")
-    return Table(path, fmt, header, _csv_rows(fh, reader, header, encoding))
+    return Table(path, fmt, header, _csv_rows(path, header, encoding))

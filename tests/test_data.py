@@ -201,3 +201,25 @@ def test_plugin_names_are_kebab_case_and_former_names_still_load_with_a_warning(
         "davidson", "jigsaw-toxic", "bias-madlibs"]
     result = run_cli("data", "list", "--json")
     assert result.returncode == 0 and "jigsaw-toxic" in result.stdout
+
+
+@pytest.mark.parametrize("name", ["rows.csv", "rows.csv.gz", "rows.jsonl"])
+def test_a_table_whose_rows_are_not_read_to_the_end_leaves_no_file_open(tmp_path, name):
+    import gc
+    import gzip
+    import warnings
+
+    from moderation.tables import open_table
+
+    content = "text,label\nhello,0\nawful,1\n" if ".csv" in name else '{"text": "hello", "label": 0}\n'
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(content.encode()) if name.endswith(".gz") else content.encode())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        unread = open_table(path)  # only the header is looked at
+        started = open_table(path)
+        next(started.rows)
+        started.rows.close()
+        del unread, started
+        gc.collect()
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
