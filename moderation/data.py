@@ -243,9 +243,9 @@ def _canonical(items: Iterable[tuple[Record | Rejected, SplitPlan]], report: Dat
 
 
 def get_dataset(name: str, data_dir: str | Path | None = None, **params: Any) -> Dataset:
-    """A data set plugin by name; a path to a .csv/.jsonl file uses the ``csv`` plugin."""
+    """A data set plugin by name; a path to a .csv/.jsonl file uses the ``user-file`` plugin."""
     if Path(name).suffix.lower() in (".csv", ".jsonl", ".gz") or os.sep in name:
-        return get_registry().create("dataset", "csv", path=Path(name), data_dir=data_dir, **params)
+        return get_registry().create("dataset", "user-file", path=Path(name), data_dir=data_dir, **params)
     return get_registry().create("dataset", name, data_dir=data_dir, **params)
 
 

@@ -61,7 +61,8 @@ class PluginInfo:
 
 
 # Former names of built-in plugins, accepted for a release: plugin names are kebab-case.
-RENAMED = {("dataset", "jigsaw_toxic"): "jigsaw-toxic", ("dataset", "bias_madlibs"): "bias-madlibs"}
+RENAMED = {("dataset", "jigsaw_toxic"): "jigsaw-toxic", ("dataset", "bias_madlibs"): "bias-madlibs",
+           ("dataset", "csv"): "user-file"}
 
 
 def canonical(kind: str, name: str) -> str:

@@ -38,7 +38,7 @@ def test_students_conform(name):
 
 def _dataset_params(name: str, tmp_path) -> dict:
     """What the data sets that read the user's own data need: a file, a web app database."""
-    if name == "csv":
+    if name == "user-file":
         (tmp_path / "mine.csv").write_text("text,toxicity\nyou idiot,0.9\nthanks a lot,0.0\n")
         return {"path": tmp_path / "mine.csv"}
     if name == "reviews":

@@ -14,7 +14,7 @@ import pytest
 from moderation.data import DataError, HeldOutError, load, require_trainable
 from moderation.splits import text_hash
 from moderation.student_training import train_student
-from moderation_plugins.csv_file import CsvDataset
+from moderation_plugins.user_file import UserFileDataset
 from tests.conftest import run_cli
 
 TOXIC = ["you are an idiot", "shut up moron", "what a stupid take", "go away loser", "nobody likes you jerk"]
@@ -142,7 +142,7 @@ def test_missing_columns_and_files_say_what_to_do(tmp_path):
     with pytest.raises(DataError, match=r"labeled_data.csv not found.*t-davidson.*--data-dir"):
         load("davidson", data_dir=tmp_path)
     with pytest.raises(DataError, match="needs a file"):
-        CsvDataset()
+        UserFileDataset()
 
 
 def test_template_sets_cannot_be_pooled_with_training_data(tmp_path):
@@ -159,7 +159,7 @@ def test_streaming_holds_one_row_not_the_file(tmp_path):
         writer.writerows([f"comment {i}", i % 2, filler] for i in range(20_000))
     assert path.stat().st_size > 40_000_000
     tracemalloc.start()
-    rows = sum(1 for _ in CsvDataset(path=path).records())
+    rows = sum(1 for _ in UserFileDataset(path=path).records())
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert rows == 20_000

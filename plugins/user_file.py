@@ -19,10 +19,10 @@ LABEL_WORDS = {"toxic": 1.0, "nontoxic": 0.0, "non-toxic": 0.0, "true": 1.0, "fa
 CIVIL_COMMENTS_EXTRA = ("other_gender", "other_sexual_orientation", "other_race_or_ethnicity", "other_disability")
 
 
-class CsvDataset(FileDataset):
+class UserFileDataset(FileDataset):
     """Your own CSV/JSONL: text + label/toxicity columns, optional Civil Comments identity columns."""
 
-    name = "csv"
+    name = "user-file"
     license = "yours"
     where = "Check the path you gave."
 
@@ -30,7 +30,7 @@ class CsvDataset(FileDataset):
                  label_column: str | None = None) -> None:
         super().__init__(data_dir)
         if path is None:
-            raise DataError("the csv data set needs a file: pass its path as the data set name, e.g. "
+            raise DataError("the user-file data set needs a file: pass its path as the data set name, e.g. "
                             "--data my_comments.csv")
         self.path = Path(path)
         self.files = (str(self.path.resolve()),)
@@ -93,4 +93,4 @@ def _present(value: object) -> bool:
 
 @hookimpl
 def register_datasets(register):
-    register(CsvDataset)
+    register(UserFileDataset)
