@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -142,24 +145,49 @@ print(m.metrics["test_roc_auc"])
     assert json.loads(scored.stdout)["model"].startswith("hashing-sgd@")
 
 
-def test_plugins_new_writes_an_installable_package(tmp_path):
-    made = run_cli("plugins", "new", "keyword-student", "--dir", str(tmp_path))
-    assert made.returncode == 0, made.stderr
-    package = tmp_path / "moderation-keyword-student"
-    assert {p.name for p in package.rglob("*") if p.is_file()} == {
+def _child_venv(folder: Path) -> Path:
+    """A virtual environment that sees this one's packages (moderation, pytest, pip, setuptools) and
+    installs into its own site-packages, as a user's environment with moderation installed would."""
+    import venv
+
+    venv.create(folder, with_pip=False)
+    python = folder / "bin" / "python"
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    (Path(site) / "parent.pth").write_text(f"import site; site.addsitedir({sysconfig.get_paths()['purelib']!r})\n")
+    for script, module, function in (("moderation", "moderation.cli", "main"), ("pytest", "pytest", "main"),
+                                     ("pip", "pip._internal.cli.main", "main")):
+        launcher = folder / "bin" / script
+        launcher.write_text(f"#!{python}\nimport sys\nfrom {module} import {function}\nsys.exit({function}())\n")
+        launcher.chmod(0o755)
+    return folder / "bin"
+
+
+def test_the_plugin_tutorial_runs_as_written(tmp_path):
+    """docs/plugins.md's first commands, line by line as a stranger would type them: scaffold, install,
+    list, test, build the wheel to publish."""
+    doc = (ROOT / "docs" / "plugins.md").read_text()
+    script = re.search(r"```bash\n(.*?)```", doc, re.S).group(1)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home), "PATH": f"{_child_venv(tmp_path / 'venv')}:{os.environ['PATH']}",
+           # offline: build with the packages at hand
+           "PIP_NO_BUILD_ISOLATION": "0", "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    env.pop("PYTHONPATH", None)
+    ran = subprocess.run(["bash", "-e", "-c", script], capture_output=True, text=True, env=env, cwd=home, timeout=300)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    package = home / "src" / "moderation-keyword-student"
+    made = [p for p in package.rglob("*") if p.is_file() and not any(  # what pip and pytest left aside
+        part.startswith(".") or part.endswith(".egg-info") or part == "__pycache__"
+        for part in p.relative_to(package).parts)]
+    assert {p.name for p in made} == {
         "pyproject.toml", "moderation_keyword_student.py", "test_moderation_keyword_student.py", "README.md"}
-    target = tmp_path / "site"
-    pip_install_target(package, target)
-    env = {"PYTHONPATH": str(target)}
-    rows = json.loads(run_cli("plugins", "--json", env_extra=env).stdout)
-    assert any(r["name"] == "keyword-student" and r["distribution"] == "moderation-keyword-student"
-               and r["error"] is None for r in rows)
-    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--no-header",
-                            "-o", "addopts=", str(package / "tests")], capture_output=True, text=True,
-                           env={**__import__("os").environ, **env}, cwd=tmp_path, timeout=300)
-    assert tests.returncode == 0, tests.stdout + tests.stderr
-    assert "2 passed" in tests.stdout  # the conformance kit and the entry point
+    assert re.search(r"^student\s+keyword-student\s.*moderation-keyword-student\s+0\.1\.0$", ran.stdout, re.M)
+    assert "2 passed" in ran.stdout  # the package's own tests: the conformance kit and the entry point
+    assert [w.name for w in (home / "dist").iterdir()] == ["moderation_keyword_student-0.1.0-py3-none-any.whl"]
     assert "class KeywordStudent:" in (package / "moderation_keyword_student.py").read_text()
+    listed = json.loads(run_cli("plugins", "--json").stdout)  # this environment is left as it was
+    assert not any(r["name"] == "keyword-student" for r in listed)
 
 
 def test_scaffolded_class_names_never_repeat_the_kind():
