@@ -21,6 +21,10 @@ from moderation.errors import UserError
 from moderation.plugins import PluginError, get_registry
 from moderation.protocols import Scorer
 
+# The names plugins and scripts may rely on; anything else here may change without notice.
+__all__ = ["MANIFEST", "MODEL_CARD", "ArtifactError", "Manifest", "read_manifest", "save_model", "update_manifest",
+           "load_model"]
+
 MANIFEST = "manifest.json"
 MODEL_CARD = "MODEL_CARD.md"
 FORMAT_VERSION = 1

@@ -20,6 +20,10 @@ from moderation.protocols import Dataset, Record, optional
 from moderation.splits import SPLIT_PLAN_VERSION, assign_split, hash_point, split_key, text_hash
 from moderation.tables import InputError, Rejected, Row, open_table
 
+# The names plugins and scripts may rely on; anything else here may change without notice.
+__all__ = ["DATA_DIR_ENV", "DataError", "HeldOutError", "SplitPlan", "FileDataset", "LoadedData", "make_record",
+           "content_id", "get_dataset", "load", "load_records"]
+
 DATA_DIR_ENV = "MODERATION_DATA_DIR"
 HELD_OUT = "audit"
 UNLABELED = "unlabeled"

@@ -6,6 +6,9 @@ whose output cannot be used."""
 
 from __future__ import annotations
 
+# The names plugins and scripts may rely on; anything else here may change without notice.
+__all__ = ["UserError", "InputError", "ModelError"]
+
 
 class UserError(Exception):
     """Something the user can fix; the message says what is wrong and how to fix it."""

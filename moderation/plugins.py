@@ -21,6 +21,10 @@ from moderation import hookspecs
 from moderation.errors import UserError
 from moderation.protocols import optional
 
+# The names plugins and scripts may rely on; anything else here may change without notice.
+__all__ = ["ENTRY_POINT_GROUP", "HOOKS", "PluginError", "PluginInfo", "Registry", "entry_points", "build_registry",
+           "get_registry"]
+
 ENTRY_POINT_GROUP = "moderation"
 HOOKS = {
     "teacher": "register_teachers",

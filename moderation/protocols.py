@@ -16,6 +16,10 @@ import numpy as np
 
 from moderation.tables import Rejected
 
+# The names plugins and scripts may rely on; anything else here may change without notice.
+__all__ = ["SPLITS", "OPTIONAL", "optional", "Record", "Scorer", "Teacher", "Student", "Exemplar", "Prompt",
+           "PromptStrategy", "AuditResult", "Audit", "Dataset"]
+
 SPLITS = ("train", "validation", "test", "unlabeled", "audit")
 
 # Every optional attribute the host reads from a plugin, by kind, with the value it assumes when a plugin

@@ -20,6 +20,9 @@ from moderation.policy import DECISIONS, Policy
 from moderation.protocols import Scorer
 from moderation.tables import Rejected, Row, open_table, table_format
 
+# The names plugins and scripts may rely on; anything else here may change without notice.
+__all__ = ["check_text", "check_scores", "check_targets", "score_texts", "FileReport", "score_file"]
+
 MAX_TEXT_CHARS = 100_000
 OUTPUT_COLUMNS = ("score", "decision")
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL and lone surrogates: no database or UTF-8 file holds them

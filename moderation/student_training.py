@@ -14,6 +14,9 @@ from moderation.evaluation import measure
 from moderation.plugins import get_registry
 from moderation.protocols import Record
 
+# The names plugins and scripts may rely on; anything else here may change without notice.
+__all__ = ["train_student"]
+
 
 def train_student(
     student: str,

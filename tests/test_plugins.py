@@ -255,3 +255,20 @@ def test_wheel_has_no_generic_top_level_modules(tmp_path):
     assert "moderation/templates/plugin/pyproject.toml.tmpl" in names
     assert {f"moderation/templates/plugin/{kind}/module.py.tmpl" for kind in KINDS} <= set(names)
     assert {"moderation_web/templates/base.html", "moderation_web/static/style.css"} <= set(names)
+
+
+def test_what_plugin_authors_are_shown_is_the_declared_public_api():
+    """Every `from moderation... import` in the plugin templates, the example plugin and the docs names
+    only what its module lists in `__all__`: the promise that those names stay, and the rest may change."""
+    import importlib
+
+    sources = [*(ROOT / "moderation" / "templates" / "plugin").rglob("*.tmpl"), *(ROOT / "examples").rglob("*.py"),
+               *(ROOT / "docs").glob("*.md"), ROOT / "README.md"]
+    shown: dict[str, set[str]] = {}
+    for path in sources:
+        for module, names in re.findall(r"from (moderation(?:\.\w+)*) import \(?([\w, ]+)", path.read_text()):
+            shown.setdefault(module, set()).update(n.strip() for n in names.split(",") if n.strip())
+    assert len(shown) >= 5, shown  # the scan found the imports
+    for module, names in shown.items():
+        public = set(getattr(importlib.import_module(module), "__all__", ()))
+        assert names <= public, f"{module} shows {sorted(names - public)} to plugin authors but not in __all__"
