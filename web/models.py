@@ -170,7 +170,7 @@ def _switch(svc: Services, path: Path, serving: ServingModel, *, audit_job: int 
     promotion = svc.store.promote(str(path), new.model_id, str(serving.path), serving.model_id,
                                   current_user.username, audit_job=audit_job, override_reason=override_reason,
                                   rollback_of=rollback_of)
-    svc.slot.check_now()
+    svc.slot.adopt(promotion, new)
     verb = "Rolled back to" if rollback_of else "Promoted"
     return _back(f"{verb} {new.model_id} (promotion #{promotion.id}); every worker serves it within "
                  f"{svc.settings.model_check_s:g} s.", "success")

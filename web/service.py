@@ -81,10 +81,12 @@ class ModelSlot:
                 self._refresh()
         return self._serving
 
-    def check_now(self) -> None:
-        """After this worker records a promotion: serve it from the next request on."""
+    def adopt(self, promotion: Promotion, model: ServingModel) -> None:
+        """Serve a promotion this worker has just recorded, with the model it loaded to check it (a newer
+        promotion recorded meanwhile by another worker still wins at the next check)."""
         with self._lock:
-            self._refresh()
+            self._seen, self._checked = promotion.id, time.monotonic()
+            self._serving = Serving(model, self._settings.policy(model.manifest.policy), promotion)
 
     def _refresh(self) -> None:
         self._checked = time.monotonic()
