@@ -33,7 +33,7 @@ from moderation.distill import distill
 from moderation.evaluation import base_bytes, size_bytes, speed
 from moderation.fairness import auc, bias_aucs, final_bias_metric, identity_groups
 from moderation.labeling import label, read_labels
-from moderation.plugins import get_registry
+from moderation.plugins import get_registry, source_digest
 from moderation.scoring import score_texts
 from moderation_plugins.behaviour import category_of
 
@@ -43,19 +43,11 @@ def student_run(teacher: Path, name: str, data, runs: Path, params: dict, alpha:
     key = json.dumps({"teacher": read_manifest(teacher).fingerprint, "data": data.name, "student": name,
                       "params": params, "alpha": alpha, "augment": augment, "moderation": moderation.__version__,
                       "plugin": f"{info.distribution} {info.version}",
-                      "code": _code_hash(name)}, sort_keys=True)
+                      "code": source_digest("student", name)}, sort_keys=True)
     out = runs / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
     if not (out / "manifest.json").is_file():
         distill(teacher, name, data, out, params=params, alpha=alpha, augment=augment)
     return out
-
-
-def _code_hash(name: str) -> str:
-    """The student plugin's source: an edited plugin is a different student."""
-    import inspect
-
-    factory = get_registry().get("student", name).factory
-    return hashlib.sha256(inspect.getsource(inspect.getmodule(factory)).encode()).hexdigest()[:12]
 
 
 def student_params(pairs: list[str]) -> dict[str, dict]:

@@ -7,6 +7,7 @@ with its error and never takes the host down.
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
 import traceback
 import warnings
@@ -23,7 +24,7 @@ from moderation.protocols import optional
 
 # The names plugins and scripts may rely on; anything else here may change without notice.
 __all__ = ["ENTRY_POINT_GROUP", "HOOKS", "PluginError", "PluginInfo", "Registry", "entry_points", "build_registry",
-           "get_registry"]
+           "get_registry", "source_digest"]
 
 ENTRY_POINT_GROUP = "moderation"
 HOOKS = {
@@ -176,6 +177,13 @@ def _failure(ep: metadata.EntryPoint, exc: BaseException, stage: str) -> PluginI
     where = f" at {last[0].filename}:{last[0].lineno}" if last else ""
     error = f"failed on {stage}: {type(exc).__name__}: {exc}{where}"
     return PluginInfo("?", ep.name, "", dist, version, ep.name, None, error)
+
+
+def source_digest(kind: str, name: str) -> str:
+    """A hash of the module that defines a plugin: cached models are keyed on it, since an edited plugin
+    trains a different model."""
+    module = inspect.getmodule(get_registry().get(kind, name).factory)
+    return hashlib.sha256(inspect.getsource(module).encode()).hexdigest()[:12]
 
 
 def entry_points() -> list[metadata.EntryPoint]:

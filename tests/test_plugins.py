@@ -272,3 +272,13 @@ def test_what_plugin_authors_are_shown_is_the_declared_public_api():
     for module, names in shown.items():
         public = set(getattr(importlib.import_module(module), "__all__", ()))
         assert names <= public, f"{module} shows {sorted(names - public)} to plugin authors but not in __all__"
+
+
+def test_source_digest_follows_the_plugins_own_module():
+    import hashlib
+
+    from moderation.plugins import source_digest
+
+    module = ROOT / "plugins" / "tfidf_lr.py"
+    assert source_digest("student", "tfidf-lr") == hashlib.sha256(module.read_bytes()).hexdigest()[:12]
+    assert source_digest("student", "tfidf-lr") != source_digest("student", "ngram-mlp")

@@ -2,8 +2,9 @@
 
     python tools/build_default_model.py --data-dir ../shared/data [--work runs/default-build]
 
-Steps, each cached in --work and skipped when its output exists with the same settings (delete a
-step's folder, or change a setting, to redo it); an interrupted step resumes where it stopped:
+Steps, each cached in --work and skipped when its output exists with the same settings, training data,
+split plan, identity lexicon, package version and plugin code (delete a step's folder, or change any of
+these, to redo it); an interrupted step resumes where it stopped:
 
 1. teacher: LoRA on the pooled data (identity-swapped copies added), best checkpoint by validation;
 2. student: the transfer set (train + unlabeled rows and their swapped copies) labeled by the teacher
@@ -30,11 +31,13 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from moderation import __version__
 from moderation.artifacts import MODEL_CARD, load_model, read_manifest, update_manifest
-from moderation.data import load
+from moderation.data import fingerprint, load
 from moderation.defaults import SHIPPED_MODEL
 from moderation.labeling import label, read_labels
 from moderation.model_card import render_default_card
+from moderation.plugins import source_digest
 from moderation.policy import choose
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +50,14 @@ TEACHER = {"teacher": "minilm-lora", "steps": 1000, "max_length": 64, "augment":
 STUDENT = {"student": "tiny-transformer", "alpha": 0.5, "augment": 2, "oversample": {"behaviour": 4},
            "params": {"max_steps": 6000, "dim": 192, "layers": 2, "max_length": 64}}
 POLICY = {"review_recall": 0.90, "block_precision": 0.95}
+
+
+def inputs(data_dir: Path) -> dict[str, Any]:
+    """What a cached step also depends on besides its settings: the training rows (texts and labels),
+    how they are split, the identity lexicon the swapped copies come from, and this package's version."""
+    data = load(TRAINING_DATA, data_dir)
+    return {"data_sha256": fingerprint(data.records), "split_plan": data.split_plan_version,
+            "lexicon": data.lexicon_version, "moderation": __version__}
 
 
 def stamp_ok(folder: Path, settings: dict[str, Any]) -> bool:
@@ -64,9 +75,10 @@ def moderation(*args: str) -> None:
     subprocess.run(command, check=True)
 
 
-def teacher_step(work: Path, data_dir: Path, settings: dict[str, Any]) -> Path:
+def teacher_step(work: Path, data_dir: Path, settings: dict[str, Any], depends: dict[str, Any]) -> Path:
     out = work / "teacher"
-    if stamp_ok(out, settings):
+    stamp = {**settings, **depends, "code": source_digest("teacher", settings["teacher"])}
+    if stamp_ok(out, stamp):
         return out
     args = ["teacher", "train", "--plugin", settings["teacher"], "--data", TRAINING_DATA, "--data-dir",
             str(data_dir), "--out", str(out), "--steps", str(settings["steps"]), "--max-length",
@@ -76,15 +88,16 @@ def teacher_step(work: Path, data_dir: Path, settings: dict[str, Any]) -> Path:
     if settings["target_modules"]:
         args += ["--target-modules", settings["target_modules"]]
     moderation(*args)
-    write_stamp(out, settings)
+    write_stamp(out, stamp)
     return out
 
 
 def student_step(work: Path, data_dir: Path, teacher: Path, settings: dict[str, Any],
-                 extra_teachers: list[Path]) -> Path:
+                 extra_teachers: list[Path], depends: dict[str, Any]) -> Path:
     """The student distilled from the teacher, or from the mean of its scores and ``extra_teachers``'."""
     out = work / "student"
-    full = {**settings, "teacher": read_manifest(teacher).fingerprint}
+    full = {**settings, **depends, "teacher": read_manifest(teacher).fingerprint,
+            "code": source_digest("student", settings["student"])}
     if extra_teachers:
         full["extra_teachers"] = [read_manifest(t).fingerprint for t in extra_teachers]
     if stamp_ok(out, full):
@@ -170,8 +183,9 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     teacher_settings = {**TEACHER, "base": args.teacher_base, "steps": args.teacher_steps,
                         "target_modules": args.teacher_modules}
-    teacher = teacher_step(args.work, args.data_dir, teacher_settings)
-    student = student_step(args.work, args.data_dir, teacher, STUDENT, args.extra_teacher)
+    depends = inputs(args.data_dir)
+    teacher = teacher_step(args.work, args.data_dir, teacher_settings, depends)
+    student = student_step(args.work, args.data_dir, teacher, STUDENT, args.extra_teacher, depends)
     policy = policy_step(args.work, args.data_dir, student)
     evaluation = evaluation_step(args.work, args.data_dir, {"student": student, "teacher": teacher})
     report = audit_step(args.work, args.data_dir, student, teacher, policy["review"])
