@@ -73,8 +73,8 @@ def test_second_run_computes_nothing_and_writes_the_same_file(default_model, tmp
 RAY = importlib.util.find_spec("ray") is not None
 
 
-@pytest.mark.parametrize("engine", ["local", pytest.param("ray", marks=[pytest.mark.skipif(
-    not RAY, reason='Ray not installed (pip install ".[ray]")'), pytest.mark.xdist_group("ray")])])
+@pytest.mark.parametrize("engine", ["local", pytest.param("ray", marks=pytest.mark.skipif(
+    not RAY, reason='Ray not installed (pip install ".[ray]")'))])
 def test_killed_run_resumes_to_exactly_the_uninterrupted_output(slow_model, tmp_path, engine):
     """Each batch is committed as it arrives, whichever engine scores it: a SIGKILL loses only what was
     in flight, and the resumed run ends with the same file as an uninterrupted one."""
@@ -128,7 +128,6 @@ def test_batches_are_planned_by_length_deterministically():
 
 
 @pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason='Ray not installed (pip install ".[ray]")')
-@pytest.mark.xdist_group("ray")  # one worker at a time: the resume test's `ray stop` ends every local cluster
 def test_ray_engine_gives_the_local_engine_results(default_model, tmp_path):
     records = load("demo").split("test")
     local = label(default_model, records, tmp_path / "local.parquet", cache_path=tmp_path / "l.sqlite")
