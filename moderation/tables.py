@@ -118,8 +118,20 @@ def _jsonl_rows(path: Path, required: Sequence[str], encoding: str) -> Iterator[
                 yield Rejected(number, "line is not a JSON object", raw)
             elif missing:
                 yield Rejected(number, f"no {missing[0]!r} field (use --text-column)", raw)
+            elif not _storable(values):
+                yield Rejected(number, "a field name or value holds a lone surrogate escape (such as \\ud800), "
+                                       "which no UTF-8 output can hold", raw)
             else:
                 yield Row(number, values, raw)
+
+
+def _storable(values: dict) -> bool:
+    """JSON escapes can spell lone surrogates anywhere, in names as well as values; UTF-8 refuses them."""
+    try:
+        json.dumps(values, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def open_table(path: Path, encoding: str = "utf-8", required: Sequence[str] = ()) -> Table:

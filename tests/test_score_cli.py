@@ -150,12 +150,14 @@ def test_jsonl_scores_objects_and_reports_bad_lines(default_model, tmp_path):
 
 def test_jsonl_lines_with_lone_surrogates_are_rejected_by_line_and_the_output_is_utf8(default_model, tmp_path):
     source = write(tmp_path / "in.jsonl", '{"text": "you idiot \\ud800"}\n{"text": "bad \\udcff"}\n'
-                                          '{"text": "thanks a lot"}\n')
+                                          '{"text": "thanks a lot"}\n'  # and in other fields' names or values:
+                                          '{"\\ud800": null, "text": "0"}\n{"text": "0", "note": ["\\udc00"]}\n')
     out = tmp_path / "out.jsonl"
     result = run_cli("score", "--json", "--input", str(source), "--out", str(out))
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert [(r["line"], "lone surrogate" in r["reason"]) for r in report["rejected"]] == [(1, True), (2, True)]
+    assert [(r["line"], "lone surrogate" in r["reason"]) for r in report["rejected"]] == [
+        (1, True), (2, True), (4, True), (5, True)]
     assert [json.loads(line)["text"] for line in out.read_bytes().decode("utf-8").splitlines()] == ["thanks a lot"]
     (tmp_path / "out.jsonl.rejected.csv").read_bytes().decode("utf-8")
 
