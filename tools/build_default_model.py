@@ -33,7 +33,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from moderation import __version__
 from moderation.artifacts import MODEL_CARD, load_model, read_manifest, update_manifest
-from moderation.data import fingerprint, load
+from moderation.data import LoadedData, fingerprint, load
 from moderation.defaults import SHIPPED_MODEL
 from moderation.labeling import label, read_labels
 from moderation.model_card import render_default_card
@@ -52,10 +52,9 @@ STUDENT = {"student": "tiny-transformer", "alpha": 0.5, "augment": 2, "oversampl
 POLICY = {"review_recall": 0.90, "block_precision": 0.95}
 
 
-def inputs(data_dir: Path) -> dict[str, Any]:
+def inputs(data: LoadedData) -> dict[str, Any]:
     """What a cached step also depends on besides its settings: the training rows (texts and labels),
     how they are split, the identity lexicon the swapped copies come from, and this package's version."""
-    data = load(TRAINING_DATA, data_dir)
     return {"data_sha256": fingerprint(data.records), "split_plan": data.split_plan_version,
             "lexicon": data.lexicon_version, "moderation": __version__}
 
@@ -135,8 +134,8 @@ def evaluation_step(work: Path, data_dir: Path, models: dict[str, Path]) -> dict
     return table
 
 
-def policy_step(work: Path, data_dir: Path, student: Path) -> dict[str, Any]:
-    validation = load(TRAINING_DATA, data_dir).split("validation")
+def policy_step(work: Path, data: LoadedData, student: Path) -> dict[str, Any]:
+    validation = data.split("validation")
     scores = cached_scores(student, validation, work, "student-validation")
     policy = choose(scores, [r.label for r in validation], **POLICY)
     return {**policy, "chosen_on": f"validation split of {TRAINING_DATA}"}
@@ -183,10 +182,11 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     teacher_settings = {**TEACHER, "base": args.teacher_base, "steps": args.teacher_steps,
                         "target_modules": args.teacher_modules}
-    depends = inputs(args.data_dir)
+    data = load(TRAINING_DATA, args.data_dir)  # loaded once: the stamps, the policy and the card read it
+    depends = inputs(data)
     teacher = teacher_step(args.work, args.data_dir, teacher_settings, depends)
     student = student_step(args.work, args.data_dir, teacher, STUDENT, args.extra_teacher, depends)
-    policy = policy_step(args.work, args.data_dir, student)
+    policy = policy_step(args.work, data, student)
     evaluation = evaluation_step(args.work, args.data_dir, {"student": student, "teacher": teacher})
     report = audit_step(args.work, args.data_dir, student, teacher, policy["review"])
     code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
@@ -200,7 +200,7 @@ def main() -> None:
              "teacher_model": read_manifest(teacher).model_id}
     load_model(student)  # refuse to ship what does not load
     card = render_default_card(read_manifest(student), read_manifest(teacher), evaluation, policy, report, build,
-                               load(TRAINING_DATA, args.data_dir))
+                               data)
     flat = {(f"test_{k.split(':')[1]}_{m}" if k.startswith("student:") else f"teacher_test_{k.split(':')[1]}_{m}"): v
             for k, row in evaluation.items() for m, v in row.items() if m != "rows"}
     ship(student, args.out, flat, policy, card, build)
