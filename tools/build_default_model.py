@@ -47,7 +47,7 @@ AUDITED = "toxigen,bias-madlibs,behaviour,stormfront,davidson"
 AUDIT_LIMIT = 10_000  # rows of each audited data set, by hash: bias-madlibs has 76,564
 TEACHER = {"teacher": "minilm-lora", "steps": 1000, "max_length": 64, "augment": 1, "base": None,
            "target_modules": None}
-STUDENT = {"student": "tiny-transformer", "alpha": 0.5, "augment": 2, "oversample": {"behaviour": 4},
+STUDENT = {"student": "tiny-transformer", "alpha": 0.5, "augment": 2, "oversample": {"behaviour": 2},
            "params": {"max_steps": 6000, "dim": 192, "layers": 2, "max_length": 64}}
 POLICY = {"review_recall": 0.90, "block_precision": 0.95}
 
