@@ -8,7 +8,6 @@ import signal
 import subprocess
 import urllib.error
 import urllib.request
-import warnings
 
 import pytest
 from click.testing import CliRunner
@@ -131,8 +130,12 @@ def test_serve_answers_on_the_port_with_the_default_model(tmp_path, default_mode
     bench = load_benchmark()
     port = bench.free_port()
     env = {**os.environ, "MODERATION_DATABASE_URL": f"sqlite:///{tmp_path / 'web.db'}"}
+    # A suite started in the background (``pytest &`` in a script, as CI may do) runs with SIGINT ignored,
+    # and a child inherits that: the server would never see the Ctrl-C this test sends. Give it the
+    # terminal's default, as a user's foreground `moderation serve` has.
     server = subprocess.Popen([str(BIN / "moderation"), "serve", "--port", str(port), "--review-threshold", "0.2"],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         health = bench.wait_healthy(f"http://127.0.0.1:{port}/api/v1/health", server)
         assert health["model"] == read_manifest(default_model).model_id
@@ -146,11 +149,8 @@ def test_serve_answers_on_the_port_with_the_default_model(tmp_path, default_mode
         try:
             output = server.communicate(timeout=30)[0]
         except subprocess.TimeoutExpired:
-            # Seen twice in the full suite, never alone: the server answered, then took over 30 s to stop
-            # on SIGINT. The startup lines below are what this test checks; the slow stop is a known open issue.
             server.kill()
-            output = server.communicate(timeout=30)[0]
-            warnings.warn("moderation serve did not stop within 30 s of SIGINT", stacklevel=1)
+            pytest.fail(f"moderation serve did not stop within 30 s of Ctrl-C: {server.communicate()[0]}")
     assert "review at 0.2" in output and "needs a bearer token" in output
 
 
