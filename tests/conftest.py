@@ -125,6 +125,21 @@ def run_cli(*args: str, env_extra: dict[str, str] | None = None, input: str | No
                           input=input, cwd=cwd, timeout=300)
 
 
+def invoke_cli(*args: str, input: str | None = None) -> subprocess.CompletedProcess:
+    """Run a ``moderation`` command in this process, answered as ``run_cli`` answers: for tests of what a
+    command does, where a fresh process would spend seconds importing torch. ``run_cli`` stays the test of
+    the console script, its pipes and its start-up. An exception the command did not turn into a clear
+    message is raised, so that a test sees the traceback a user would."""
+    from click.testing import CliRunner
+
+    from moderation.cli import main
+
+    result = CliRunner().invoke(main, list(args), input=input)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess(["moderation", *args], result.exit_code, result.stdout, result.stderr)
+
+
 def pip_install_target(package: Path, target: Path) -> None:
     """Install a package's built form into ``target`` (no deps, no network) as pip would for a user."""
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",

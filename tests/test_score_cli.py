@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from moderation.artifacts import ArtifactError, read_manifest
-from tests.conftest import run_cli
+from tests.conftest import invoke_cli, run_cli
 
 
 def test_a_missing_default_model_is_a_clear_error(tmp_path, monkeypatch):
@@ -30,19 +30,19 @@ def test_json_output_has_score_decision_model(default_model):
 
 def test_thresholds_decide(default_model):
     text = "shut up you stupid moron"
-    score = json.loads(run_cli("score", "--json", text).stdout)["score"]
-    allow = json.loads(run_cli("score", "--json", "--review-threshold", str(min(score + 0.01, 1.0)),
-                               "--block-threshold", "1.0", text).stdout)
-    block = json.loads(run_cli("score", "--json", "--review-threshold", "0.0",
-                               "--block-threshold", str(max(score - 0.001, 0.0)), text).stdout)
+    score = json.loads(invoke_cli("score", "--json", text).stdout)["score"]
+    allow = json.loads(invoke_cli("score", "--json", "--review-threshold", str(min(score + 0.01, 1.0)),
+                                  "--block-threshold", "1.0", text).stdout)
+    block = json.loads(invoke_cli("score", "--json", "--review-threshold", "0.0",
+                                  "--block-threshold", str(max(score - 0.001, 0.0)), text).stdout)
     assert (allow["decision"], block["decision"]) == ("allow", "block")
-    text_out = run_cli("score", text)
-    assert text_out.stdout.startswith(json.loads(run_cli("score", "--json", text).stdout)["decision"])
+    text_out = invoke_cli("score", text)
+    assert text_out.stdout.startswith(json.loads(invoke_cli("score", "--json", text).stdout)["decision"])
 
 
 def test_toxic_scores_above_clean(default_model):
     def score(text: str) -> float:
-        return json.loads(run_cli("score", "--json", text).stdout)["score"]
+        return json.loads(invoke_cli("score", "--json", text).stdout)["score"]
 
     assert score("fuck you, you worthless piece of shit") > score("thank you for the thoughtful edit") + 0.3
 
@@ -60,14 +60,14 @@ def test_reads_text_from_stdin(default_model):
     (["--input", "/nonexistent.csv", "--out", "x.csv"], "does not exist"),
 ])
 def test_bad_input_is_one_clear_line(default_model, args, message):
-    result = run_cli("score", *args)
+    result = invoke_cli("score", *args)
     assert result.returncode == 1
     assert message in result.stderr and "Traceback" not in result.stderr
 
 
 def test_needs_text_or_input(default_model):
-    assert run_cli("score").returncode == 2
-    assert "--input needs --out" in run_cli("score", "--input", "a.csv").stderr
+    assert invoke_cli("score").returncode == 2
+    assert "--input needs --out" in invoke_cli("score", "--input", "a.csv").stderr
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
@@ -85,7 +85,7 @@ def test_csv_keeps_every_column_and_reports_bad_rows_by_line(default_model, tmp_
         "5,have a lovely day,en\n"
     ))
     out = tmp_path / "out.csv"
-    result = run_cli("score", "--input", str(source), "--text-column", "comment", "--out", str(out))
+    result = invoke_cli("score", "--input", str(source), "--text-column", "comment", "--out", str(out))
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(out.open()))
     assert [r["id"] for r in rows] == ["1", "2", "5"]
@@ -101,30 +101,30 @@ def test_csv_keeps_every_column_and_reports_bad_rows_by_line(default_model, tmp_
 def test_csv_with_wrong_encoding_loses_nothing(default_model, tmp_path):
     source = write(tmp_path / "latin.csv", "text\ncaf\xe9 au lait you idiot\nplain ascii\n", encoding="latin-1")
     out = tmp_path / "out.csv"
-    result = run_cli("score", "--json", "--input", str(source), "--out", str(out))
+    result = invoke_cli("score", "--json", "--input", str(source), "--out", str(out))
     report = json.loads(result.stdout)
     assert report["scored"] == 1 and report["rejected"][0]["line"] == 2
     assert "--encoding" in report["rejected"][0]["reason"]
     raw = Path(report["rejects_file"]).read_bytes()
     assert b"caf\xe9 au lait" in raw  # the original bytes are kept, not mangled
-    fixed = run_cli("score", "--json", "--encoding", "latin-1", "--input", str(source), "--out", str(out))
+    fixed = invoke_cli("score", "--json", "--encoding", "latin-1", "--input", str(source), "--out", str(out))
     assert json.loads(fixed.stdout)["scored"] == 2
     assert "café au lait" in out.read_text(encoding="utf-8")
 
 
 def test_csv_header_problems(default_model, tmp_path):
-    missing = run_cli("score", "--input", str(write(tmp_path / "a.csv", "body\nhello\n")),
-                      "--out", str(tmp_path / "o.csv"))
+    missing = invoke_cli("score", "--input", str(write(tmp_path / "a.csv", "body\nhello\n")),
+                         "--out", str(tmp_path / "o.csv"))
     assert missing.returncode == 1 and "no column 'text' (columns: body)" in missing.stderr
-    taken = run_cli("score", "--input", str(write(tmp_path / "b.csv", "text,score\nhello,1\n")),
-                    "--out", str(tmp_path / "o.csv"))
+    taken = invoke_cli("score", "--input", str(write(tmp_path / "b.csv", "text,score\nhello,1\n")),
+                       "--out", str(tmp_path / "o.csv"))
     assert taken.returncode == 1 and "already has column(s) score" in taken.stderr
-    empty = run_cli("score", "--input", str(write(tmp_path / "c.csv", "")), "--out", str(tmp_path / "o.csv"))
+    empty = invoke_cli("score", "--input", str(write(tmp_path / "c.csv", "")), "--out", str(tmp_path / "o.csv"))
     assert empty.returncode == 1 and "is empty" in empty.stderr
-    converted = run_cli("score", "--input", str(write(tmp_path / "d.csv", "text\nhi\n")),
-                        "--out", str(tmp_path / "o.jsonl"))  # CSV in, JSONL out: formats convert
+    converted = invoke_cli("score", "--input", str(write(tmp_path / "d.csv", "text\nhi\n")),
+                           "--out", str(tmp_path / "o.jsonl"))  # CSV in, JSONL out: formats convert
     assert converted.returncode == 0 and json.loads((tmp_path / "o.jsonl").read_text())["text"] == "hi"
-    gzipped = run_cli("score", "--input", str(tmp_path / "d.csv"), "--out", str(tmp_path / "o.csv.gz"))
+    gzipped = invoke_cli("score", "--input", str(tmp_path / "d.csv"), "--out", str(tmp_path / "o.csv.gz"))
     assert gzipped.returncode == 1 and "written uncompressed" in gzipped.stderr
 
 
@@ -138,7 +138,7 @@ def test_jsonl_scores_objects_and_reports_bad_lines(default_model, tmp_path):
         json.dumps({"text": "nice work, thanks"}),
     ]) + "\n")
     out = tmp_path / "out.jsonl"
-    result = run_cli("score", "--json", "--input", str(source), "--out", str(out))
+    result = invoke_cli("score", "--json", "--input", str(source), "--out", str(out))
     report = json.loads(result.stdout)
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["text"] for r in rows] == ["you moron", "nice work, thanks"]
@@ -153,7 +153,7 @@ def test_jsonl_lines_with_lone_surrogates_are_rejected_by_line_and_the_output_is
                                           '{"text": "thanks a lot"}\n'  # and in other fields' names or values:
                                           '{"\\ud800": null, "text": "0"}\n{"text": "0", "note": ["\\udc00"]}\n')
     out = tmp_path / "out.jsonl"
-    result = run_cli("score", "--json", "--input", str(source), "--out", str(out))
+    result = invoke_cli("score", "--json", "--input", str(source), "--out", str(out))
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert [(r["line"], "lone surrogate" in r["reason"]) for r in report["rejected"]] == [
@@ -169,7 +169,7 @@ def test_jsonl_lines_with_lone_surrogates_are_rejected_by_line_and_the_output_is
 ])
 def test_bad_files_and_options_are_one_clear_line(default_model, tmp_path, name, args, message):
     source = write(tmp_path / name, "text\nhello\n")
-    result = run_cli("score", "--input", str(source), *[a.format(tmp=tmp_path) for a in args])
+    result = invoke_cli("score", "--input", str(source), *[a.format(tmp=tmp_path) for a in args])
     assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "out.csv").exists()
 
@@ -182,7 +182,7 @@ def test_a_thousand_rows_in_small_batches_keep_their_order(default_model, tmp_pa
         writer.writerows([i, f"comment number {i} you idiot" if i % 2 else f"comment {i} is fine"]
                          for i in range(1000))
     out = tmp_path / "big_out.csv"
-    result = run_cli("score", "--json", "--batch-size", "64", "--input", str(source), "--out", str(out))
+    result = invoke_cli("score", "--json", "--batch-size", "64", "--input", str(source), "--out", str(out))
     assert json.loads(result.stdout)["scored"] == 1000
     assert [int(r["n"]) for r in csv.DictReader(out.open())] == list(range(1000))
 
@@ -210,7 +210,7 @@ def test_pipes_and_format_conversion(default_model, tmp_path):
 
 
 def test_score_dash_scores_one_text_per_line(default_model):
-    result = run_cli("score", "--json", "-", input="you idiot\n\nthanks a lot\n")
+    result = invoke_cli("score", "--json", "-", input="you idiot\n\nthanks a lot\n")
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["decision"] for r in rows] == ["block", "allow"]
