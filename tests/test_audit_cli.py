@@ -16,7 +16,7 @@ from moderation.cli import main
 from moderation.data import load
 from moderation.report import render_html
 from moderation.student_training import train_student
-from tests.conftest import make_distribution, run_cli
+from tests.conftest import invoke_cli, make_distribution, run_cli
 
 FAST = ("--resamples", "50", "--min-slice", "8")
 
@@ -34,8 +34,8 @@ def compare_model(tmp_path_factory: pytest.TempPathFactory, default_model: Path)
 @pytest.fixture(scope="module")
 def side_by_side(tmp_path_factory: pytest.TempPathFactory, default_model: Path, compare_model: Path) -> Path:
     out = tmp_path_factory.mktemp("reports") / "demo-vs"
-    result = run_cli("audit", "--compare", str(compare_model), "--data", "demo", "--out", str(out), *FAST,
-                     "--fail-under", "final_bias=0.05", "--fail-under", "overall_auc=0.5")
+    result = invoke_cli("audit", "--compare", str(compare_model), "--data", "demo", "--out", str(out), *FAST,
+                        "--fail-under", "final_bias=0.05", "--fail-under", "overall_auc=0.5")
     assert result.returncode == 0, result.stderr
     return out
 
@@ -231,8 +231,8 @@ def test_audit_rows_a_model_trained_on_are_removed(tmp_path: Path, shared_data: 
 
 def test_models_can_be_given_labels_for_tables_and_charts(tmp_path: Path, compare_model: Path):
     out = tmp_path / "labelled"
-    result = run_cli("audit", "--compare", str(compare_model), "--data", "demo", "--audits", "subgroup-auc",
-                     "--label", "candidate v2", "--compare-label", "production", "--out", str(out), *FAST)
+    result = invoke_cli("audit", "--compare", str(compare_model), "--data", "demo", "--audits", "subgroup-auc",
+                        "--label", "candidate v2", "--compare-label", "production", "--out", str(out), *FAST)
     assert result.returncode == 0, result.stderr
     report = json.loads((out / "report.json").read_text())
     assert (report["model"]["label"], report["compare"]["label"]) == ("candidate v2", "production")

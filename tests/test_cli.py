@@ -10,7 +10,7 @@ import sys
 import time
 
 from moderation.cli import VERBS
-from tests.conftest import BIN, run_cli
+from tests.conftest import BIN, invoke_cli, run_cli
 
 HEAVY = ("pandas", "scipy", "sklearn", "torch", "transformers")
 
@@ -70,16 +70,16 @@ def test_models_list_and_show(default_model, tmp_path):
     shutil.copytree(default_model, tmp_path / "a" / "copy")
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "manifest.json").write_text("{not json")
-    listed = json.loads(run_cli("models", "list", str(tmp_path), "--json").stdout)
+    listed = json.loads(invoke_cli("models", "list", str(tmp_path), "--json").stdout)
     paths = [m["path"] for m in listed["models"]]
     assert paths == [str(default_model), str(tmp_path / "a" / "copy")]
     assert listed["models"][0]["default"] and not listed["models"][1]["default"]
     assert listed["unreadable"][0]["path"] == str(tmp_path / "broken") and "corrupt" in listed["unreadable"][0]["error"]
-    shown = run_cli("models", "show")
-    model_id = json.loads(run_cli("models", "show", "--json").stdout)["id"]
+    shown = invoke_cli("models", "show")
+    model_id = json.loads(invoke_cli("models", "show", "--json").stdout)["id"]
     assert shown.returncode == 0 and model_id in shown.stdout and "policy: review at" in shown.stdout
-    assert run_cli("models", "show", "--card").stdout.startswith("# ")
-    missing = run_cli("models", "show", str(tmp_path / "nowhere"))
+    assert invoke_cli("models", "show", "--card").stdout.startswith("# ")
+    missing = invoke_cli("models", "show", str(tmp_path / "nowhere"))
     assert missing.returncode == 1 and "does not exist" in missing.stderr
 
 
@@ -105,12 +105,12 @@ def test_user_errors_are_one_line_and_bugs_keep_their_traceback():
 
 
 def test_unknown_plugin_parameters_and_bad_counts_are_one_line(default_model, tmp_path):
-    unknown = run_cli("distill", "--teacher", str(default_model), "--student", "tfidf-lr", "--data", "demo",
-                      "--out", str(tmp_path / "s"), "--param", "nosuch=1")
+    unknown = invoke_cli("distill", "--teacher", str(default_model), "--student", "tfidf-lr", "--data", "demo",
+                         "--out", str(tmp_path / "s"), "--param", "nosuch=1")
     assert unknown.returncode == 1 and "does not take these parameters" in unknown.stderr
     assert "it takes: C, max_features" in unknown.stderr and "Traceback" not in unknown.stderr
-    count = run_cli("distill", "--teacher", str(default_model), "--student", "tfidf-lr", "--data", "demo",
-                    "--out", str(tmp_path / "s"), "--oversample", "demo=abc")
+    count = invoke_cli("distill", "--teacher", str(default_model), "--student", "tfidf-lr", "--data", "demo",
+                       "--out", str(tmp_path / "s"), "--oversample", "demo=abc")
     assert count.returncode == 1 and "--oversample takes DATA=N" in count.stderr
 
 

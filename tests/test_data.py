@@ -15,7 +15,7 @@ from moderation.data import DataError, HeldOutError, load, require_trainable
 from moderation.splits import text_hash
 from moderation.student_training import train_student
 from moderation_plugins.user_file import UserFileDataset
-from tests.conftest import run_cli
+from tests.conftest import invoke_cli, run_cli
 
 TOXIC = ["you are an idiot", "shut up moron", "what a stupid take", "go away loser", "nobody likes you jerk"]
 CLEAN = ["thanks for the edit", "see you at the meeting", "good point well made", "lovely photo", "nice work"]
@@ -173,16 +173,16 @@ def test_demo_audit_split_holds_only_identity_rows():
 
 
 def test_data_list_and_show_cli(civil_csv, tmp_path):
-    listed = run_cli("data", "list", "--json", "--data-dir", str(tmp_path))
+    listed = invoke_cli("data", "list", "--json", "--data-dir", str(tmp_path))
     rows = {r["name"]: r for r in json.loads(listed.stdout)}
     assert {"name", "rows", "present", "license"} <= rows["demo"].keys()
     assert rows["demo"]["present"] and rows["demo"]["rows"] == 1493
     assert rows["davidson"]["present"] is False and rows["davidson"]["rows"] is None
-    shown = json.loads(run_cli("data", "show", str(civil_csv), "--json", "--labeled", "20").stdout)
+    shown = json.loads(invoke_cli("data", "show", str(civil_csv), "--json", "--labeled", "20").stdout)
     assert shown["rows"] == 400 and shown["splits"]["train"]["rows"] == 20
     assert shown["splits"]["unlabeled"]["labels_hidden"] is True
     assert shown["identities"]["muslim"] == 80
-    missing = run_cli("data", "show", "davidson", "--data-dir", str(tmp_path))
+    missing = invoke_cli("data", "show", "davidson", "--data-dir", str(tmp_path))
     assert missing.returncode == 1 and "not found" in missing.stderr and "Traceback" not in missing.stderr
 
 

@@ -11,7 +11,7 @@ from moderation.artifacts import load_model, read_manifest
 from moderation.defaults import SHIPPED_MODEL, ensure_default_model
 from moderation.evaluation import size_bytes
 from moderation.policy import recommended
-from tests.conftest import run_cli
+from tests.conftest import invoke_cli
 
 PROMISES = [("you are a lovely person", "allow"), ("I am a proud gay man and I love my husband", "allow"),
             ("I hate all muslims, they should be killed", "block")]
@@ -35,9 +35,9 @@ def test_the_default_moderates_what_it_promises(text, decision):
 
 def test_score_uses_the_models_recommended_policy_unless_overridden():
     manifest = read_manifest(SHIPPED_MODEL)
-    result = json.loads(run_cli("score", "--json", PROMISES[2][0]).stdout)
+    result = json.loads(invoke_cli("score", "--json", PROMISES[2][0]).stdout)
     assert result["thresholds"] == {"review": manifest.policy["review"], "block": manifest.policy["block"]}
     assert result["decision"] == "block"
-    forced = json.loads(run_cli("score", "--json", "--review-threshold", "0", "--block-threshold", "1",
-                                PROMISES[0][0]).stdout)
+    forced = json.loads(invoke_cli("score", "--json", "--review-threshold", "0", "--block-threshold", "1",
+                                   PROMISES[0][0]).stdout)
     assert forced["decision"] == "review" and forced["thresholds"] == {"review": 0.0, "block": 1.0}

@@ -19,7 +19,7 @@ from moderation.student_training import train_student
 from moderation.tables import InputError
 from moderation_plugins.mini_transformer import MiniTransformerStudent
 from moderation_plugins.ngram_mlp import NgramMlpStudent
-from tests.conftest import run_cli
+from tests.conftest import invoke_cli, run_cli
 
 TEXTS = ["you idiot", "idiot moron", "nice day", "lovely day", "mild jerk", "what a jerk"] * 10
 SOFT = [0.95, 0.9, 0.05, 0.0, 0.45, 0.4] * 10
@@ -123,13 +123,13 @@ def test_labels_from_another_data_set_or_held_out_rows_are_refused(default_model
         transfer_set(demo, leaked, alpha=0.5)
     nan = tmp_path / "nan.parquet"
     leaked.assign(score=np.nan).to_parquet(nan)
-    result = run_cli("distill", "--teacher", str(nan), "--student", "tfidf-lr", "--data", "demo",
-                     "--out", str(tmp_path / "s"))
+    result = invoke_cli("distill", "--teacher", str(nan), "--student", "tfidf-lr", "--data", "demo",
+                        "--out", str(tmp_path / "s"))
     assert result.returncode == 1 and "invalid scores" in result.stderr
 
 
 def test_evaluate_reports_every_metric(default_model, tmp_path):
-    result = run_cli("evaluate", "--data", "demo", "--teacher", str(default_model), "--singles", "20", "--json")
+    result = invoke_cli("evaluate", "--data", "demo", "--teacher", str(default_model), "--singles", "20", "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     for key in ("roc_auc", "pr_auc", "f1", "ece", "latency_p50_ms", "latency_p99_ms", "throughput_per_s",
@@ -200,8 +200,8 @@ def test_a_student_can_learn_the_mean_of_several_teachers(default_model, tmp_pat
         mean_labels([frames[0], frames[0]])
 
     out = tmp_path / "student"
-    result = run_cli("distill", "--teacher", str(default_model), "--teacher", str(other), "--student", "tfidf-lr",
-                     "--data", "demo", "--out", str(out), "--cache", str(tmp_path / "c.sqlite"), "--json")
+    result = invoke_cli("distill", "--teacher", str(default_model), "--teacher", str(other), "--student", "tfidf-lr",
+                        "--data", "demo", "--out", str(out), "--cache", str(tmp_path / "c.sqlite"), "--json")
     assert result.returncode == 0, result.stderr
     lineage = json.loads(result.stdout)["lineage"]
     assert lineage["teacher"] == mean["model"].iloc[0] and lineage["teacher_fingerprint"] == mean[

@@ -12,7 +12,7 @@ import pytest
 
 from moderation.artifacts import load_model
 from moderation.data import load
-from tests.conftest import run_cli
+from tests.conftest import invoke_cli
 from tests.web_support import add_moderator, csrf_token, login, make_app, new_token, services
 
 # A rule of this platform the shipped model cannot know: "pineapple" is its slur; everything else is fine.
@@ -72,13 +72,13 @@ def test_feedback_refuses_bad_bodies(decided):
 
 def test_a_student_distilled_on_the_reviews_agrees_with_the_moderators(decided, default_model, tmp_path):
     exported = tmp_path / "reviews.csv"
-    result = run_cli("data", "export", "reviews", "--split", "train", "--out", str(exported))
+    result = invoke_cli("data", "export", "reviews", "--split", "train", "--out", str(exported))
     assert result.returncode == 0, result.stderr
     with exported.open(newline="") as fh:
         assert {row["text"] for row in csv.DictReader(fh)} <= set(SLURS + FRIENDLY)
     student = tmp_path / "student"
-    result = run_cli("distill", "--teacher", str(default_model), "--student", "tfidf-lr", "--data", "reviews",
-                     "--alpha", "0.5", "--out", str(student), "--cache", str(tmp_path / "cache.sqlite"), "--json")
+    result = invoke_cli("distill", "--teacher", str(default_model), "--student", "tfidf-lr", "--data", "reviews",
+                        "--alpha", "0.5", "--out", str(student), "--cache", str(tmp_path / "cache.sqlite"), "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["lineage"]["data"] == "reviews"
     texts = SLURS + FRIENDLY

@@ -14,7 +14,7 @@ from moderation.data import HeldOutError, LoadedData, load
 from moderation.exemplars import PromptError
 from moderation.prompting import PromptedTeacher, build_prompted_teacher, quality, save_prompted_teacher
 from moderation.protocols import Record, Teacher
-from tests.conftest import run_cli
+from tests.conftest import invoke_cli
 
 LIMIT = "500"  # about 235 train and 80 test demo rows: seconds to embed, cached for the whole run
 
@@ -229,13 +229,13 @@ def test_causal_lm_bad_checkpoints_are_clear_errors(tmp_path, tiny_lm, train):
 def test_prompt_show_prints_exactly_what_the_strategy_builds(train):
     from moderation.plugins import get_registry
 
-    result = run_cli("prompt", "show", "--strategy", "few-shot", "--k", "4", "--seed", "3", "--data", "demo",
-                     "--limit", LIMIT, "you absolute clown")
+    result = invoke_cli("prompt", "show", "--strategy", "few-shot", "--k", "4", "--seed", "3", "--data", "demo",
+                        "--limit", LIMIT, "you absolute clown")
     assert result.returncode == 0, result.stderr
     expected = get_registry().create("prompt_strategy", "few-shot", k=4, seed=3).build("you absolute clown", train)
     assert result.stdout == expected.render() + "\n"
-    custom = run_cli("prompt", "show", "--strategy", "zero-shot", "--instruction", "Rate it.", "--template",
-                     r"{instruction}\nQ: {query}\nA:", "--limit", LIMIT, "you absolute clown")
+    custom = invoke_cli("prompt", "show", "--strategy", "zero-shot", "--instruction", "Rate it.", "--template",
+                        r"{instruction}\nQ: {query}\nA:", "--limit", LIMIT, "you absolute clown")
     assert custom.stdout == "Rate it.\nQ: you absolute clown\nA:\n", custom.stderr  # \n typed in a shell: a new line
 
 
@@ -244,24 +244,24 @@ def test_prompt_show_prints_exactly_what_the_strategy_builds(train):
     (["--k", "100000"], "larger than the exemplar pool"),
 ])
 def test_prompt_show_bad_input_is_one_clear_line(args, message):
-    result = run_cli("prompt", "show", *args, "--limit", LIMIT, "text")
+    result = invoke_cli("prompt", "show", *args, "--limit", LIMIT, "text")
     assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr
 
 
 def test_prompt_compare_and_a_saved_teacher_through_score(tmp_path, default_model, test_rows):
     out = tmp_path / "prompted"
-    saved = run_cli("prompt", "save", "--strategy", "knn-few-shot", "--k", "4", "--data", "demo", "--limit", LIMIT,
-                    "--calibration-size", "40", "--out", str(out), "--json")
+    saved = invoke_cli("prompt", "save", "--strategy", "knn-few-shot", "--k", "4", "--data", "demo", "--limit", LIMIT,
+                       "--calibration-size", "40", "--out", str(out), "--json")
     assert saved.returncode == 0, saved.stderr
     info = json.loads(saved.stdout)
     assert info["metrics"]["eval_roc_auc"] > 0.6 and read_manifest(out).kind == "teacher"
-    scored = run_cli("score", "--model", str(out), "--json", "you are a wonderful person")
+    scored = invoke_cli("score", "--model", str(out), "--json", "you are a wonderful person")
     assert scored.returncode == 0, scored.stderr
     assert json.loads(scored.stdout)["model"] == info["model"]
 
-    compared = run_cli("prompt", "compare", "--data", "demo", "--limit", LIMIT, "--strategies",
-                       "zero-shot,few-shot", "--k", "4", "--calibration-size", "40", "--compare", str(out),
-                       "--compare", str(default_model), "--json")
+    compared = invoke_cli("prompt", "compare", "--data", "demo", "--limit", LIMIT, "--strategies",
+                          "zero-shot,few-shot", "--k", "4", "--calibration-size", "40", "--compare", str(out),
+                          "--compare", str(default_model), "--json")
     assert compared.returncode == 0, compared.stderr
     report = json.loads(compared.stdout)
     rows = {r["name"]: r for r in report["results"]}
@@ -272,7 +272,7 @@ def test_prompt_compare_and_a_saved_teacher_through_score(tmp_path, default_mode
 
 
 def test_prompt_compare_refuses_unknown_strategies_before_any_work():
-    result = run_cli("prompt", "compare", "--strategies", "few-shot,fifty-shot", "--limit", LIMIT)
+    result = invoke_cli("prompt", "compare", "--strategies", "few-shot,fifty-shot", "--limit", LIMIT)
     assert result.returncode == 1 and "no prompt_strategy plugin named 'fifty-shot'" in result.stderr
 
 
@@ -326,7 +326,7 @@ def test_prompted_teachers_conform(teachers, lm_teacher):
 
 def test_teacher_train_builds_a_prompted_teacher(tmp_path):
     # the host calls fit(train, validation, checkpoint_dir=...) on every trainable teacher
-    result = run_cli("teacher", "train", "--plugin", "embedding-prompted", "--data", "demo",
-                     "--out", str(tmp_path / "t"), "--json")
+    result = invoke_cli("teacher", "train", "--plugin", "embedding-prompted", "--data", "demo",
+                        "--out", str(tmp_path / "t"), "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["model"].startswith("embedding-prompted@")

@@ -8,7 +8,7 @@ import pytest
 
 from moderation.data import HELD_OUT, HeldOutError, load
 from moderation.splits import split_key, text_hash
-from tests.conftest import run_cli
+from tests.conftest import invoke_cli
 
 
 @pytest.mark.parametrize(("name", "rows"), [("davidson", 24_783), ("jigsaw-toxic", 12_174), ("toxigen", 722),
@@ -60,8 +60,8 @@ def test_pooled_training_data_never_shares_text_across_splits(shared_data):
 
 
 def test_data_list_reports_the_shared_files(shared_data):
-    rows = {r["name"]: r for r in json.loads(run_cli("data", "list", "--json", "--data-dir",
-                                                     str(shared_data)).stdout)}
+    rows = {r["name"]: r for r in json.loads(invoke_cli("data", "list", "--json", "--data-dir",
+                                                        str(shared_data)).stdout)}
     assert rows["davidson"]["present"] and rows["davidson"]["rows"] == 24_783
     assert rows["toxigen"]["license"] == "CDLA-Permissive-2.0"
 
@@ -102,7 +102,7 @@ def test_pooled_behaviour_keeps_its_template_split(shared_data):
 
 def test_data_export_writes_the_split(shared_data, tmp_path):
     out = tmp_path / "test.csv"
-    run_cli("data", "export", "toxigen", "--split", "test", "--out", str(out), "--data-dir", str(shared_data))
+    invoke_cli("data", "export", "toxigen", "--split", "test", "--out", str(out), "--data-dir", str(shared_data))
     import pandas as pd
 
     frame = pd.read_csv(out)

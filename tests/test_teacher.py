@@ -16,7 +16,7 @@ from moderation.data import load, make_record
 from moderation.protocols import Record
 from moderation.tables import InputError
 from moderation_plugins.minilm_lora import MiniLMLoraTeacher
-from tests.conftest import make_tiny_encoder, run_cli
+from tests.conftest import invoke_cli, make_tiny_encoder
 
 TOXIC = ["idiot", "moron", "stupid", "loser", "trash", "pathetic"]
 CLEAN = ["thanks", "lovely", "helpful", "great", "kind", "welcome"]
@@ -130,8 +130,8 @@ def test_bad_bases_and_empty_splits_fail_before_training(tiny_encoder, tmp_path)
 
 def test_teacher_train_cli_on_demo_data(tiny_encoder, tmp_path):
     out = tmp_path / "teacher"
-    result = run_cli("teacher", "train", "--data", "demo", "--base", str(tiny_encoder), "--out", str(out),
-                     "--steps", "10", "--eval-every", "5", "--batch-size", "8", "--max-length", "24", "--json")
+    result = invoke_cli("teacher", "train", "--data", "demo", "--base", str(tiny_encoder), "--out", str(out),
+                        "--steps", "10", "--eval-every", "5", "--batch-size", "8", "--max-length", "24", "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["model"].startswith("minilm-lora@")
@@ -141,7 +141,7 @@ def test_teacher_train_cli_on_demo_data(tiny_encoder, tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["kind"] == "teacher" and manifest["params"]["max_steps"] == 10
     assert not (tmp_path / ".teacher.checkpoints").exists()  # cleaned up once the model is saved
-    bad = run_cli("teacher", "train", "--data", "demo", "--base", str(tmp_path / "missing"), "--out", str(out))
+    bad = invoke_cli("teacher", "train", "--data", "demo", "--base", str(tmp_path / "missing"), "--out", str(out))
     assert bad.returncode == 1 and "not a local Hugging Face checkpoint" in bad.stderr
 
 
