@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 from moderation.data import row_key
+from moderation.errors import InputError
 from moderation.identities import groups_of, match_terms
 from moderation.protocols import Record
 from moderation.splits import hash_point, split_key
@@ -87,6 +88,19 @@ def counterfactuals(records: Sequence[Record], copies: int = 1, *, avoid: set[st
 def origin(record: Record) -> str:
     """The data set a row came from, for a swapped copy too (its source is ``<data set>+swap``)."""
     return record.source.split("+")[0]
+
+
+def repeat_counts(records: Sequence[Record], repeats: Mapping[str, int]) -> list[int]:
+    """How many times each row is seen when the rows of each data set named in ``repeats`` (its swapped
+    copies too) are repeated that many times: a small data set that teaches what the big ones cannot (the
+    behaviour set's negation and counter-speech) is seen more."""
+    unknown = set(repeats) - {origin(r) for r in records}
+    if unknown:
+        raise InputError(f"--oversample names {', '.join(sorted(unknown))}, which none of the training rows come "
+                         f"from (they come from {', '.join(sorted({origin(r) for r in records}))})")
+    if any(n < 1 for n in repeats.values()):
+        raise InputError(f"--oversample counts must be 1 or more: {dict(repeats)}")
+    return [repeats.get(origin(r), 1) for r in records]
 
 
 def augment_lineage(copies: int) -> dict[str, object]:

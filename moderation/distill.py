@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from moderation.artifacts import Manifest, read_manifest
-from moderation.augment import augment_lineage, augmented, origin
+from moderation.augment import augment_lineage, augmented, origin, repeat_counts
 from moderation.data import HELD_OUT, HeldOutError, LoadedData
 from moderation.labeling import label, read_labels
 from moderation.protocols import Record
@@ -109,14 +109,8 @@ def transfer_records(data: LoadedData, augment: int = 0) -> list[Record]:
 
 
 def oversampled(transfer: Transfer, repeats: Mapping[str, int]) -> Transfer:
-    """Each row of a source named in ``repeats`` (its swapped copies too) that many times: a small data set
-    that teaches what the big ones cannot (the behaviour set's negation and counter-speech) is seen more."""
-    unknown = set(repeats) - {origin(r) for r in transfer.records}
-    if unknown:
-        raise InputError(f"--oversample names {', '.join(sorted(unknown))}, which the transfer set does not hold")
-    if any(n < 1 for n in repeats.values()):
-        raise InputError(f"--oversample counts must be 1 or more: {dict(repeats)}")
-    times = [repeats.get(origin(r), 1) for r in transfer.records]
+    """The transfer set with the rows of each data set in ``repeats`` that many times (``repeat_counts``)."""
+    times = repeat_counts(transfer.records, repeats)
     return Transfer([r for r, n in zip(transfer.records, times, strict=True) for _ in range(n)],
                     np.repeat(transfer.targets, times), transfer.teacher, transfer.teacher_fingerprint)
 

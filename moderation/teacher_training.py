@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from moderation.artifacts import Manifest, save_model
-from moderation.augment import augment_lineage, augmented
+from moderation.augment import augment_lineage, augmented, repeat_counts
 from moderation.data import LoadedData, fingerprint, require_trainable
 from moderation.evaluation import measure
 from moderation.plugins import get_registry
@@ -21,14 +22,17 @@ def checkpoint_dir(out: Path) -> Path:
 
 
 def train_teacher(teacher: str, data: LoadedData, out: Path, params: dict[str, Any] | None = None,
-                  lineage: dict[str, Any] | None = None, augment: int = 0) -> Manifest:
+                  lineage: dict[str, Any] | None = None, augment: int = 0,
+                  oversample: Mapping[str, int] | None = None) -> Manifest:
     """Fit teacher plugin ``teacher`` on the train split (best checkpoint by validation), measure it on
     test, save it to ``out``. An interrupted run resumes from its checkpoint when run again.
-    ``augment`` adds that many identity-swapped copies of each train row that mentions an identity."""
+    ``augment`` adds that many identity-swapped copies of each train row that mentions an identity;
+    ``oversample`` repeats the train rows of the data sets it names (``{"stormfront": 2}``)."""
     params = params or {}
     train, validation, test = data.split("train", "train"), data.split("validation", "train"), data.split("test")
     require_trainable(train + validation, "train")
     train = augmented(train, augment, [r for r in data.records if r.split != "train"])
+    train = [r for r, n in zip(train, repeat_counts(train, oversample or {}), strict=True) for _ in range(n)]
     if not test:
         raise InputError(f"{data.name}: the test split is empty; nothing to measure the teacher on")
     model = get_registry().create("teacher", teacher, **params)  # bad settings fail here, before training
@@ -40,7 +44,8 @@ def train_teacher(teacher: str, data: LoadedData, out: Path, params: dict[str, A
                "best_validation_auc": optional(model, "teacher", "best_validation_auc")}
     manifest = save_model(model, out, kind="teacher", params=params, data_fingerprint=fingerprint(train),
                           metrics=metrics,
-                          lineage={**data.provenance(), "augment": augment_lineage(augment), **(lineage or {})},
+                          lineage={**data.provenance(), "augment": augment_lineage(augment),
+                                   "oversample": dict(oversample or {}), **(lineage or {})},
                           notes=f"Teacher fine-tuned on the train split of {data.name}; checkpoint chosen by "
                                 "validation ROC-AUC; metrics on the test split.")
     shutil.rmtree(checkpoints, ignore_errors=True)

@@ -176,7 +176,7 @@ def test_oversampling_repeats_the_named_source_and_its_swapped_copies():
     more = oversampled(transfer, {"behaviour": 3})
     assert [r.id for r in more.records] == ["a"] + ["b"] * 3 + ["c"] * 3
     assert more.targets.tolist() == [0.1] + [0.9] * 3 + [0.8] * 3
-    with pytest.raises(InputError, match="does not hold"):
+    with pytest.raises(InputError, match="stormfront, which none of the training rows come from"):
         oversampled(transfer, {"stormfront": 2})
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from moderation.errors import UserError
+from moderation.errors import InputError, UserError
 from moderation.policy import Policy
 
 if TYPE_CHECKING:
@@ -82,6 +82,21 @@ def plugin_params(pairs: tuple[str, ...]) -> dict[str, Any]:
         except json.JSONDecodeError:
             params[key.replace("-", "_")] = value
     return params
+
+
+def oversample_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    option = click.option("--oversample", "oversample", multiple=True, metavar="DATA=N",
+                          help="Repeat the training rows of data set DATA N times, e.g. behaviour=4 (repeatable).")
+    return option(command)
+
+
+def oversample_counts(pairs: tuple[str, ...]) -> dict[str, int]:
+    """``--oversample`` values as {data set: repeats}."""
+    repeats = plugin_params(pairs)
+    bad = {k: v for k, v in repeats.items() if isinstance(v, bool) or not isinstance(v, int)}
+    if bad:
+        raise InputError(f"--oversample takes DATA=N with N a whole number, got {bad}")
+    return repeats
 
 
 def database_option(command: Callable[..., Any]) -> Callable[..., Any]:

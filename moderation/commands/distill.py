@@ -7,20 +7,19 @@ from pathlib import Path
 
 import click
 
-from moderation.commands.common import friendly_errors, invoked_command, json_option, plugin_params
+from moderation.commands.common import (
+    friendly_errors,
+    invoked_command,
+    json_option,
+    oversample_counts,
+    oversample_option,
+    plugin_params,
+)
 from moderation.commands.data import data_options
 from moderation.data import load
 from moderation.distill import distill
 from moderation.errors import InputError
 from moderation.labeling import ENGINES
-
-
-def _repeats(pairs: tuple[str, ...]) -> dict[str, int]:
-    repeats = plugin_params(pairs)
-    bad = {k: v for k, v in repeats.items() if isinstance(v, bool) or not isinstance(v, int)}
-    if bad:
-        raise InputError(f"--oversample takes DATA=N with N a whole number, got {bad}")
-    return repeats
 
 
 def _shares(pairs: tuple[str, ...]) -> dict[str, float]:
@@ -50,8 +49,7 @@ def _shares(pairs: tuple[str, ...]) -> dict[str, float]:
               help="Prediction cache (default: <user data folder>/cache/predictions.sqlite).")
 @click.option("--augment", type=click.IntRange(0), default=0, show_default=True,
               help="Identity-swapped copies of each row that mentions an identity group (0: none).")
-@click.option("--oversample", "oversample", multiple=True, metavar="DATA=N",
-              help="Repeat the transfer rows of data set DATA N times, e.g. behaviour=4 (repeatable).")
+@oversample_option
 @json_option
 @friendly_errors
 def command(teacher_paths: tuple[Path, ...], student_name: str, data_name: str, out: Path, data_dir: Path | None,
@@ -62,7 +60,7 @@ def command(teacher_paths: tuple[Path, ...], student_name: str, data_name: str, 
     data = load(data_name, data_dir, limit=limit, labeled=labeled)
     manifest = distill(teacher_paths, student_name, data, out, alpha=alpha, params=plugin_params(params),
                        lineage={"command": invoked_command()}, augment=augment,
-                       oversample=_repeats(oversample), alpha_for=_shares(alpha_for), engine=engine,
+                       oversample=oversample_counts(oversample), alpha_for=_shares(alpha_for), engine=engine,
                        cache_path=cache_path)
     if as_json:
         click.echo(json.dumps({"model": manifest.model_id, "path": str(out), "metrics": manifest.metrics,
