@@ -86,6 +86,7 @@ def teacher_step(work: Path, data_dir: Path, settings: dict[str, Any], depends: 
         args += ["--base", settings["base"]]
     if settings["target_modules"]:
         args += ["--target-modules", settings["target_modules"]]
+    args += [a for k, v in settings.get("oversample", {}).items() for a in ("--oversample", f"{k}={v}")]
     moderation(*args)
     write_stamp(out, stamp)
     return out
@@ -174,6 +175,8 @@ def main() -> None:
     parser.add_argument("--teacher-modules", default=None,
                         help="LoRA target modules of --teacher-base, e.g. q,k,v,o,dense for all-mpnet-base-v2.")
     parser.add_argument("--teacher-steps", type=int, default=TEACHER["steps"])
+    parser.add_argument("--teacher-oversample", action="append", default=[], metavar="DATA=N",
+                        help="Repeat the teacher's training rows from data set DATA N times (repeatable).")
     parser.add_argument("--extra-teacher", type=Path, action="append", default=[],
                         help="Another saved teacher: the student learns the mean of its and the built teacher's "
                              "scores (repeatable; label it into --work's predictions.sqlite to reuse its labels).")
@@ -182,6 +185,8 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     teacher_settings = {**TEACHER, "base": args.teacher_base, "steps": args.teacher_steps,
                         "target_modules": args.teacher_modules}
+    if args.teacher_oversample:  # only when given: a stamp written without the key stays valid
+        teacher_settings["oversample"] = {k: int(v) for k, v in (a.split("=", 1) for a in args.teacher_oversample)}
     data = load(TRAINING_DATA, args.data_dir)  # loaded once: the stamps, the policy and the card read it
     depends = inputs(data)
     teacher = teacher_step(args.work, args.data_dir, teacher_settings, depends)
@@ -194,6 +199,7 @@ def main() -> None:
                         + (f" --teacher-base {args.teacher_base}" if args.teacher_base else "")
                         + (f" --teacher-modules {args.teacher_modules}" if args.teacher_modules else "")
                         + (f" --teacher-steps {args.teacher_steps}" if args.teacher_steps != TEACHER["steps"] else "")
+                        + "".join(f" --teacher-oversample {o}" for o in args.teacher_oversample)
                         + "".join(f" --extra-teacher {t}" for t in args.extra_teacher),
              "script_sha256": code, "data": TRAINING_DATA, "teacher": teacher_settings, "student": STUDENT,
              "policy": POLICY, "audited": AUDITED, "audit_limit": AUDIT_LIMIT,
