@@ -115,26 +115,52 @@ def oversampled(transfer: Transfer, repeats: Mapping[str, int]) -> Transfer:
                     np.repeat(transfer.targets, times), transfer.teacher, transfer.teacher_fingerprint)
 
 
+def routed_labels(main: pd.DataFrame, routed: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """The main teachers' labels, except for the rows of each data set in ``routed``, which its own teacher
+    scores: a teacher that knows one data set best (by validation) labels that data set's rows."""
+    if not routed:
+        return main
+    taken = set().union(*(set(frame["text_hash"]) for frame in routed.values()))
+    merged = pd.concat([main[~main["text_hash"].isin(taken)], *routed.values()], ignore_index=True)
+    parts = [f"{name}:{frame['model'].iloc[0]}" for name, frame in routed.items()]
+    prints = [str(main["model_fingerprint"].iloc[0]),
+              *(f"{name}:{frame['model_fingerprint'].iloc[0]}" for name, frame in routed.items())]
+    return merged.drop_duplicates("text_hash", keep="last").assign(
+        model=f"{main['model'].iloc[0]} ({', '.join(parts)})",
+        model_fingerprint=hashlib.sha256(";".join(prints).encode()).hexdigest())
+
+
 def distill(teachers: Path | Sequence[Path], student: str, data: LoadedData, out: Path, *, alpha: float = 0.5,
             params: dict[str, Any] | None = None, lineage: dict[str, Any] | None = None, augment: int = 0,
             oversample: Mapping[str, int] | None = None, alpha_for: Mapping[str, float] | None = None,
-            **label_options: Any) -> Manifest:
+            teacher_for: Mapping[str, Path] | None = None, **label_options: Any) -> Manifest:
     """Label the transfer set with the teacher (cached), train the student on it, evaluate on test, save.
     Several ``teachers``: the student learns the mean of their scores.
     ``augment`` adds identity-swapped copies to the transfer set; the teacher scores them like any row.
     ``oversample`` repeats the rows of named data sets (``{"behaviour": 4}``); ``alpha_for`` sets the
-    teacher's share per data set (``{"behaviour": 0.2}``)."""
+    teacher's share per data set (``{"behaviour": 0.2}``); ``teacher_for`` names another teacher for a data
+    set's rows (``{"behaviour": Path("runs/b/teacher")}``)."""
     teachers = [Path(teachers)] if isinstance(teachers, str | Path) else [Path(t) for t in teachers]
+    routes = {name: Path(path) for name, path in (teacher_for or {}).items()}
     records = transfer_records(data, augment)
-    labels = mean_labels([teacher_labels(t, records, out.with_name(f".{out.name}.labels{i or ''}.parquet"),
+    unknown = set(routes) - {origin(r) for r in records}
+    if unknown:
+        raise InputError(f"--teacher-for names {', '.join(sorted(unknown))}, which the transfer set does not hold")
+    own = [r for r in records if origin(r) not in routes]
+    labels = mean_labels([teacher_labels(t, own, out.with_name(f".{out.name}.labels{i or ''}.parquet"),
                                          **label_options) for i, t in enumerate(teachers)])
+    labels = routed_labels(labels, {
+        name: teacher_labels(path, [r for r in records if origin(r) == name],
+                             out.with_name(f".{out.name}.labels-{name}.parquet"), **label_options)
+        for name, path in routes.items()})
     transfer = oversampled(transfer_set(data, labels, alpha, records, alpha_for), oversample or {})
     return train_student(student, transfer.records, data.split("test"), out, params=params,
                          targets=transfer.targets.tolist(),
-                         lineage={**data.provenance(), **teacher_lineage(teachers),
+                         lineage={**data.provenance(), **teacher_lineage([*teachers, *routes.values()]),
                                   "teacher": transfer.teacher,
                                   "teacher_fingerprint": transfer.teacher_fingerprint, "alpha": alpha,
                                   "alpha_for": dict(alpha_for or {}),
+                                  "teacher_for": {name: str(path) for name, path in routes.items()},
                                   "transfer_rows": len(transfer.records),
                                   "augment": augment_lineage(augment),
                                   "oversample": dict(oversample or {}), **(lineage or {})})

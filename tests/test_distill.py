@@ -207,3 +207,30 @@ def test_a_student_can_learn_the_mean_of_several_teachers(default_model, tmp_pat
     assert lineage["teacher"] == mean["model"].iloc[0] and lineage["teacher_fingerprint"] == mean[
         "model_fingerprint"].iloc[0]
     assert set(lineage["teacher_data"].split(",")) >= {"demo"}
+
+
+def test_a_data_sets_rows_can_be_scored_by_their_own_teacher(default_model, tmp_path):
+    data = load("demo")
+    other = tmp_path / "other-teacher"
+    train_student("tfidf-lr", data.split("train", "train"), data.split("test"), other,
+                  params={"C": 0.3, "max_features": 3000, "min_df": 2}, lineage={"data": "demo"})
+    out = tmp_path / "student"
+    result = invoke_cli("distill", "--teacher", str(default_model), "--teacher-for", f"toxigen={other}",
+                        "--student", "tfidf-lr", "--data", "demo", "--out", str(out),
+                        "--cache", str(tmp_path / "c.sqlite"), "--json")
+    assert result.returncode == 0, result.stderr
+    main, routed = (pd.read_parquet(tmp_path / name) for name in (".student.labels.parquet",
+                                                                    ".student.labels-toxigen.parquet"))
+    sources = {text_hash(r.text): r.source for r in data.split("train") + data.split("unlabeled")}
+    assert {sources[h] for h in routed["text_hash"]} == {"toxigen"}  # the other teacher scored ToxiGen's rows
+    assert "toxigen" not in {sources[h] for h in main["text_hash"]}  # and the main teacher none of them
+    assert np.allclose(routed["score"], load_model(other).score(routed["text"].tolist()))
+    lineage = json.loads(result.stdout)["lineage"]
+    assert lineage["teacher_for"] == {"toxigen": str(other)}
+    assert lineage["teacher"].endswith(f"(toxigen:{routed['model'].iloc[0]})")
+    unknown = invoke_cli("distill", "--teacher", str(default_model), "--teacher-for", f"stormfront={other}",
+                         "--student", "tfidf-lr", "--data", "demo", "--out", str(tmp_path / "s2"))
+    assert unknown.returncode == 1 and "--teacher-for names stormfront" in unknown.stderr
+    malformed = invoke_cli("distill", "--teacher", str(default_model), "--teacher-for", "toxigen",
+                           "--student", "tfidf-lr", "--data", "demo", "--out", str(tmp_path / "s3"))
+    assert malformed.returncode == 1 and "--teacher-for takes DATA=PATH" in malformed.stderr

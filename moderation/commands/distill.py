@@ -30,6 +30,13 @@ def _shares(pairs: tuple[str, ...]) -> dict[str, float]:
     return {k: float(v) for k, v in shares.items()}
 
 
+def _routes(pairs: tuple[str, ...]) -> dict[str, Path]:
+    bad = [p for p in pairs if "=" not in p or not p.split("=", 1)[1]]
+    if bad:
+        raise InputError(f"--teacher-for takes DATA=PATH, got {', '.join(bad)}")
+    return {name.strip(): Path(path) for name, path in (p.split("=", 1) for p in pairs)}
+
+
 @click.command("distill")
 @click.option("--teacher", "teacher_paths", type=click.Path(path_type=Path), required=True, multiple=True,
               help="A saved teacher (labels are computed, cached) or a labels .parquet from `moderation label`; "
@@ -43,6 +50,9 @@ def _shares(pairs: tuple[str, ...]) -> dict[str, float]:
               help="The teacher's share of the target where a gold label exists (1 = teacher only).")
 @click.option("--alpha-for", "alpha_for", multiple=True, metavar="DATA=A",
               help="The teacher's share for data set DATA's rows, e.g. behaviour=0.2 where gold is exact (repeatable).")
+@click.option("--teacher-for", "teacher_for", multiple=True, metavar="DATA=PATH",
+              help="Another saved teacher (or labels .parquet) scores data set DATA's rows instead, e.g. the one "
+                   "best on it by validation (repeatable).")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Student parameter (repeatable).")
 @click.option("--engine", type=click.Choice(ENGINES), default="local", show_default=True, help="Labeling engine.")
 @click.option("--cache", "cache_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -55,13 +65,13 @@ def _shares(pairs: tuple[str, ...]) -> dict[str, float]:
 def command(teacher_paths: tuple[Path, ...], student_name: str, data_name: str, out: Path, data_dir: Path | None,
             limit: int | None, labeled: int | None, alpha: float, params: tuple[str, ...], engine: str,
             cache_path: Path | None, augment: int, oversample: tuple[str, ...], alpha_for: tuple[str, ...],
-            as_json: bool) -> None:
+            teacher_for: tuple[str, ...], as_json: bool) -> None:
     """Distill STUDENT from TEACHER on DATA; evaluate on its test split; save to OUT with manifest and card."""
     data = load(data_name, data_dir, limit=limit, labeled=labeled)
     manifest = distill(teacher_paths, student_name, data, out, alpha=alpha, params=plugin_params(params),
                        lineage={"command": invoked_command()}, augment=augment,
                        oversample=oversample_counts(oversample), alpha_for=_shares(alpha_for), engine=engine,
-                       cache_path=cache_path)
+                       teacher_for=_routes(teacher_for), cache_path=cache_path)
     if as_json:
         click.echo(json.dumps({"model": manifest.model_id, "path": str(out), "metrics": manifest.metrics,
                                "lineage": manifest.lineage}))
