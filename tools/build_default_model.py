@@ -93,19 +93,23 @@ def teacher_step(work: Path, data_dir: Path, settings: dict[str, Any], depends: 
 
 
 def student_step(work: Path, data_dir: Path, teacher: Path, settings: dict[str, Any],
-                 extra_teachers: list[Path], depends: dict[str, Any]) -> Path:
-    """The student distilled from the teacher, or from the mean of its scores and ``extra_teachers``'."""
+                 extra_teachers: list[Path], routes: dict[str, Path], depends: dict[str, Any]) -> Path:
+    """The student distilled from the teacher, or from the mean of its scores and ``extra_teachers``';
+    the rows of each data set in ``routes`` scored by the saved teacher named there instead."""
     out = work / "student"
     full = {**settings, **depends, "teacher": read_manifest(teacher).fingerprint,
             "code": source_digest("student", settings["student"])}
     if extra_teachers:
         full["extra_teachers"] = [read_manifest(t).fingerprint for t in extra_teachers]
+    if routes:
+        full["teacher_for"] = {name: read_manifest(t).fingerprint for name, t in routes.items()}
     if stamp_ok(out, full):
         return out
     params = [a for k, v in settings["params"].items() for a in ("--param", f"{k}={json.dumps(v)}")]
     params += [a for k, v in settings["oversample"].items() for a in ("--oversample", f"{k}={v}")]
     params += [a for k, v in settings.get("alpha_for", {}).items() for a in ("--alpha-for", f"{k}={v}")]
     params += [a for t in extra_teachers for a in ("--teacher", str(t))]
+    params += [a for name, t in routes.items() for a in ("--teacher-for", f"{name}={t}")]
     moderation("distill", "--teacher", str(teacher), "--student", settings["student"], "--data", TRAINING_DATA,
                "--data-dir", str(data_dir), "--out", str(out), "--alpha", str(settings["alpha"]),
                "--augment", str(settings["augment"]), "--cache", str(work / "predictions.sqlite"), *params)
@@ -180,7 +184,11 @@ def main() -> None:
     parser.add_argument("--extra-teacher", type=Path, action="append", default=[],
                         help="Another saved teacher: the student learns the mean of its and the built teacher's "
                              "scores (repeatable; label it into --work's predictions.sqlite to reuse its labels).")
+    parser.add_argument("--teacher-for", action="append", default=[], metavar="DATA=PATH",
+                        help="A saved teacher that scores data set DATA's transfer rows instead of the built one "
+                             "(repeatable), e.g. the one best on DATA's validation split.")
     args = parser.parse_args()
+    routes = {name: Path(path) for name, path in (a.split("=", 1) for a in args.teacher_for)}
     os.environ.setdefault("MODERATION_DATA_DIR", str(args.data_dir))
     args.work.mkdir(parents=True, exist_ok=True)
     teacher_settings = {**TEACHER, "base": args.teacher_base, "steps": args.teacher_steps,
@@ -190,7 +198,7 @@ def main() -> None:
     data = load(TRAINING_DATA, args.data_dir)  # loaded once: the stamps, the policy and the card read it
     depends = inputs(data)
     teacher = teacher_step(args.work, args.data_dir, teacher_settings, depends)
-    student = student_step(args.work, args.data_dir, teacher, STUDENT, args.extra_teacher, depends)
+    student = student_step(args.work, args.data_dir, teacher, STUDENT, args.extra_teacher, routes, depends)
     policy = policy_step(args.work, data, student)
     evaluation = evaluation_step(args.work, args.data_dir, {"student": student, "teacher": teacher})
     report = audit_step(args.work, args.data_dir, student, teacher, policy["review"])
@@ -200,7 +208,8 @@ def main() -> None:
                         + (f" --teacher-modules {args.teacher_modules}" if args.teacher_modules else "")
                         + (f" --teacher-steps {args.teacher_steps}" if args.teacher_steps != TEACHER["steps"] else "")
                         + "".join(f" --teacher-oversample {o}" for o in args.teacher_oversample)
-                        + "".join(f" --extra-teacher {t}" for t in args.extra_teacher),
+                        + "".join(f" --extra-teacher {t}" for t in args.extra_teacher)
+                        + "".join(f" --teacher-for {r}" for r in args.teacher_for),
              "script_sha256": code, "data": TRAINING_DATA, "teacher": teacher_settings, "student": STUDENT,
              "policy": POLICY, "audited": AUDITED, "audit_limit": AUDIT_LIMIT,
              "teacher_model": read_manifest(teacher).model_id}
