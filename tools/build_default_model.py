@@ -33,6 +33,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from moderation import __version__
 from moderation.artifacts import MODEL_CARD, load_model, read_manifest, update_manifest
+from moderation.commands.common import oversample_counts, teacher_routes
 from moderation.data import LoadedData, fingerprint, load
 from moderation.defaults import SHIPPED_MODEL
 from moderation.labeling import label, read_labels
@@ -188,13 +189,13 @@ def main() -> None:
                         help="A saved teacher that scores data set DATA's transfer rows instead of the built one "
                              "(repeatable), e.g. the one best on DATA's validation split.")
     args = parser.parse_args()
-    routes = {name: Path(path) for name, path in (a.split("=", 1) for a in args.teacher_for)}
+    routes = teacher_routes(tuple(args.teacher_for))
     os.environ.setdefault("MODERATION_DATA_DIR", str(args.data_dir))
     args.work.mkdir(parents=True, exist_ok=True)
     teacher_settings = {**TEACHER, "base": args.teacher_base, "steps": args.teacher_steps,
                         "target_modules": args.teacher_modules}
     if args.teacher_oversample:  # only when given: a stamp written without the key stays valid
-        teacher_settings["oversample"] = {k: int(v) for k, v in (a.split("=", 1) for a in args.teacher_oversample)}
+        teacher_settings["oversample"] = oversample_counts(tuple(args.teacher_oversample))
     data = load(TRAINING_DATA, args.data_dir)  # loaded once: the stamps, the policy and the card read it
     depends = inputs(data)
     teacher = teacher_step(args.work, args.data_dir, teacher_settings, depends)

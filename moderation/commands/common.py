@@ -99,6 +99,14 @@ def oversample_counts(pairs: tuple[str, ...]) -> dict[str, int]:
     return repeats
 
 
+def teacher_routes(pairs: tuple[str, ...]) -> dict[str, Path]:
+    """``--teacher-for`` values as {data set: teacher path}."""
+    bad = [p for p in pairs if "=" not in p or not p.split("=", 1)[1]]
+    if bad:
+        raise InputError(f"--teacher-for takes DATA=PATH, got {', '.join(bad)}")
+    return {name.strip(): Path(path) for name, path in (p.split("=", 1) for p in pairs)}
+
+
 def database_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--database", "database_url", metavar="URL", default=None,

@@ -14,6 +14,7 @@ from moderation.commands.common import (
     oversample_counts,
     oversample_option,
     plugin_params,
+    teacher_routes,
 )
 from moderation.commands.data import data_options
 from moderation.data import load
@@ -28,13 +29,6 @@ def _shares(pairs: tuple[str, ...]) -> dict[str, float]:
     if bad:
         raise InputError(f"--alpha-for takes DATA=A with A a number in [0, 1], got {bad}")
     return {k: float(v) for k, v in shares.items()}
-
-
-def _routes(pairs: tuple[str, ...]) -> dict[str, Path]:
-    bad = [p for p in pairs if "=" not in p or not p.split("=", 1)[1]]
-    if bad:
-        raise InputError(f"--teacher-for takes DATA=PATH, got {', '.join(bad)}")
-    return {name.strip(): Path(path) for name, path in (p.split("=", 1) for p in pairs)}
 
 
 @click.command("distill")
@@ -71,7 +65,7 @@ def command(teacher_paths: tuple[Path, ...], student_name: str, data_name: str, 
     manifest = distill(teacher_paths, student_name, data, out, alpha=alpha, params=plugin_params(params),
                        lineage={"command": invoked_command()}, augment=augment,
                        oversample=oversample_counts(oversample), alpha_for=_shares(alpha_for), engine=engine,
-                       teacher_for=_routes(teacher_for), cache_path=cache_path)
+                       teacher_for=teacher_routes(teacher_for), cache_path=cache_path)
     if as_json:
         click.echo(json.dumps({"model": manifest.model_id, "path": str(out), "metrics": manifest.metrics,
                                "lineage": manifest.lineage}))
