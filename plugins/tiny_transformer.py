@@ -162,10 +162,26 @@ def _network(embeddings: Any, p: dict[str, Any]) -> Any:
             self.norm = nn.LayerNorm(2 * p["dim"])
             self.head = nn.Linear(2 * p["dim"], 1)
             nn.init.normal_(self.positions.weight, std=1 / math.sqrt(p["dim"]))
+            self.table: Any = None
+
+        def train(self, mode: bool = True) -> Any:
+            self.table = None  # the folded table is stale once the projection trains again
+            return super().train(mode)
+
+        def projected(self, ids: Any) -> Any:
+            """The projected word vectors. Scoring looks them up in a table folded once from the frozen
+            embeddings (exact: a linear map of a lookup is a lookup of the mapped table), which saves the
+            projection's 384x``dim`` multiply per token, about a tenth of the student's arithmetic."""
+            if self.training:
+                return self.project(self.words(ids))
+            if self.table is None:
+                with torch.no_grad():
+                    self.table = self.project(self.words.weight)
+            return self.table[ids]
 
         def forward(self, ids: Any, mask: Any) -> Any:
             positions = torch.arange(ids.shape[1], device=ids.device)
-            x = self.project(self.words(ids)) + self.positions(positions)
+            x = self.projected(ids) + self.positions(positions)
             x = self.encoder(x, src_key_padding_mask=mask == 0)
             keep = mask.unsqueeze(-1).to(x.dtype)
             mean = (x * keep).sum(1) / keep.sum(1).clamp(min=1)

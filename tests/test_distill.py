@@ -19,6 +19,7 @@ from moderation.student_training import train_student
 from moderation.tables import InputError
 from moderation_plugins.mini_transformer import MiniTransformerStudent
 from moderation_plugins.ngram_mlp import NgramMlpStudent
+from moderation_plugins.tiny_transformer import TinyTransformerStudent
 from tests.conftest import invoke_cli, run_cli
 
 TEXTS = ["you idiot", "idiot moron", "nice day", "lovely day", "mild jerk", "what a jerk"] * 10
@@ -47,6 +48,20 @@ def test_mini_transformer_cuts_the_encoder_and_saves_only_what_it_trained(tiny_e
         MiniTransformerStudent(base=tiny_encoder, layers=3)
     with pytest.raises(ValueError, match="loss"):
         MiniTransformerStudent(base=tiny_encoder, loss="hinge")
+
+
+def test_tiny_transformer_scores_through_the_folded_table_as_through_the_projection(tiny_encoder):
+    import torch
+
+    student = TinyTransformerStudent(base=tiny_encoder, dim=32, layers=1, ffn=64, max_steps=20).fit(TEXTS, SOFT)
+    net = student.model
+    folded = student.score(TEXTS)
+    assert net.table is not None
+    ids = student._encode(TEXTS[:6])["input_ids"]
+    assert torch.allclose(net.projected(ids), net.project(net.words(ids)), atol=1e-5)
+    student.fit(TEXTS, [1 - t for t in SOFT])  # training again must not score through a stale table
+    assert not np.allclose(student.score(TEXTS), folded, atol=1e-3)
+    assert torch.allclose(net.table, net.project(net.words.weight), atol=1e-5)
 
 
 @pytest.mark.parametrize("student", [NgramMlpStudent, MiniTransformerStudent])
