@@ -7,7 +7,9 @@ Per model, on the validation split of each data set: ROC-AUC; the Jigsaw final b
 that mention an identity (metrics resting on fewer than --min-class rows of a class left out); and on the
 behaviour set's validation templates: ROC-AUC, the mean score per category, and the pass rate per category
 at the model's recommended review threshold (its manifest's policy; for a model without one, the
-threshold the build would choose: recall >= 0.90 on the pooled validation split). Test splits are never read.
+threshold the build would choose: recall >= 0.90 on the pooled validation split). For each model after the
+first, the paired DeLong 95% interval of its AUC minus the first model's, per data set: how much of a
+difference the validation split can resolve. Test splits are never read.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import numpy as np
 
 from moderation.artifacts import load_model, read_manifest
 from moderation.data import load
-from moderation.fairness import auc, bias_aucs, final_bias_metric, identity_groups
+from moderation.fairness import auc, auc_delta, bias_aucs, final_bias_metric, identity_groups
 from moderation.policy import choose
 from moderation_plugins.behaviour import category_of
 
@@ -35,13 +37,20 @@ def review_threshold(path: Path, model, pooled) -> float:
     return float(choose(scores, [r.label for r in pooled], review_recall=0.90, block_precision=0.95)["review"])
 
 
-def measure(path: Path, sets: dict, pooled, min_class: int) -> dict[str, float | None]:
+def measure(path: Path, sets: dict, pooled, min_class: int,
+            first: dict[str, np.ndarray] | None) -> tuple[dict[str, float | None], dict[str, np.ndarray]]:
+    """One model's validation figures, and its scores per data set; with ``first`` (the first model's
+    scores), the paired interval of the AUC difference from it."""
     model = load_model(path)
     row: dict[str, float | None] = {"review threshold": review_threshold(path, model, pooled)}
+    all_scores = {}
     for name, records in sets.items():
         labels = np.array([r.label for r in records])
-        scores = model.score([r.text for r in records])
+        scores = all_scores[name] = model.score([r.text for r in records])
         row[f"AUC {name} ({len(records)})"] = auc(labels, scores).value
+        if first is not None:
+            delta = auc_delta(labels, scores, first[name], 0.95)
+            row[f"  minus first, 95% low {name}"], row[f"  minus first, 95% high {name}"] = delta.low, delta.high
         groups = identity_groups(records, 1)
         per_group = {g.name: bias_aucs(labels, scores, g.member, min_class) for g in groups}
         row[f"final bias {name}"] = final_bias_metric(auc(labels, scores), per_group).value
@@ -51,7 +60,7 @@ def measure(path: Path, sets: dict, pooled, min_class: int) -> dict[str, float |
             for category in dict.fromkeys(categories):
                 row[f"pass {category}"] = float(right[categories == category].mean())
                 row[f"mean score {category}"] = float(scores[categories == category].mean())
-    return row
+    return row, all_scores
 
 
 def main() -> None:
@@ -64,11 +73,15 @@ def main() -> None:
         os.environ.setdefault("MODERATION_DATA_DIR", str(args.data_dir))
     sets = {name: load(name, args.data_dir).split("validation") for name in DATA}
     pooled = [r for records in sets.values() for r in records]
-    rows = {f"{read_manifest(p).model_id} ({p.name})": measure(p, sets, pooled, args.min_class) for p in args.models}
+    rows, first = {}, None
+    for path in args.models:
+        name = f"{read_manifest(path).model_id} ({path.name})"
+        rows[name], scores = measure(path, sets, pooled, args.min_class, first)
+        first = first or scores
     names = list(rows)
     print(f"validation only; bias metrics leave out what rests on < {args.min_class} rows of a class\n")
     print(f"{'':<36}" + "".join(f"{n[:30]:>32}" for n in names))
-    for key in rows[names[0]]:
+    for key in dict.fromkeys(k for row in rows.values() for k in row):
         cells = [rows[n].get(key) for n in names]
         print(f"{key:<36}" + "".join(f"{'n/a' if c is None else f'{c:.4f}':>32}" for c in cells))
 
