@@ -46,9 +46,9 @@ TRAINING_DATA = "davidson,jigsaw-toxic,toxigen,stormfront,behaviour"
 EVALUATED = ("davidson", "jigsaw-toxic", "toxigen", "stormfront")
 AUDITED = "toxigen,bias-madlibs,behaviour,stormfront,davidson"
 AUDIT_LIMIT = 10_000  # rows of each audited data set, by hash: bias-madlibs has 76,564
-TEACHER = {"teacher": "minilm-lora", "steps": 1000, "max_length": 64, "augment": 1, "base": None,
-           "target_modules": None}
-STUDENT = {"student": "tiny-transformer", "alpha": 0.5, "augment": 2, "oversample": {"behaviour": 2},
+TEACHER = {"teacher": "minilm-lora", "steps": 1500, "max_length": 64, "augment": 1, "base": None,
+           "target_modules": None, "oversample": {"stormfront": 2}}
+STUDENT = {"student": "tiny-transformer", "alpha": 0.5, "augment": 2, "oversample": {},
            "params": {"max_steps": 6000, "dim": 192, "layers": 2, "max_length": 64}}
 POLICY = {"review_recall": 0.90, "block_precision": 0.95}
 
@@ -181,7 +181,8 @@ def main() -> None:
                         help="LoRA target modules of --teacher-base, e.g. q,k,v,o,dense for all-mpnet-base-v2.")
     parser.add_argument("--teacher-steps", type=int, default=TEACHER["steps"])
     parser.add_argument("--teacher-oversample", action="append", default=[], metavar="DATA=N",
-                        help="Repeat the teacher's training rows from data set DATA N times (repeatable).")
+                        help="Repeat the teacher's training rows from data set DATA N times (repeatable); "
+                             "replaces the recipe's stormfront=2.")
     parser.add_argument("--extra-teacher", type=Path, action="append", default=[],
                         help="Another saved teacher: the student learns the mean of its and the built teacher's "
                              "scores (repeatable; label it into --work's predictions.sqlite to reuse its labels).")
@@ -194,7 +195,7 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     teacher_settings = {**TEACHER, "base": args.teacher_base, "steps": args.teacher_steps,
                         "target_modules": args.teacher_modules}
-    if args.teacher_oversample:  # only when given: a stamp written without the key stays valid
+    if args.teacher_oversample:
         teacher_settings["oversample"] = oversample_counts(tuple(args.teacher_oversample))
     data = load(TRAINING_DATA, args.data_dir)  # loaded once: the stamps, the policy and the card read it
     depends = inputs(data)
