@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 import warnings
 from collections.abc import Iterable
@@ -171,7 +172,7 @@ def save_model(
             params=params or {},
             data_fingerprint=data_fingerprint,
             metrics=metrics or {},
-            lineage=lineage or {},
+            lineage={**torch_threads(), **(lineage or {})},
             fingerprint=files_fingerprint(staging),
             created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         )
@@ -183,6 +184,13 @@ def save_model(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return manifest
+
+
+def torch_threads() -> dict[str, int]:
+    """The torch intra-op thread count the model was trained with, when torch was used: training on CPU is
+    deterministic for a given count, not across counts (seed 0 on 1 and on 2 threads gives other weights)."""
+    torch = sys.modules.get("torch")  # never imported here: a scikit-learn model needs no torch
+    return {"torch_threads": torch.get_num_threads()} if torch is not None else {}
 
 
 def update_manifest(directory: str | Path, **changes: Any) -> Manifest:

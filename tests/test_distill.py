@@ -64,6 +64,13 @@ def test_tiny_transformer_scores_through_the_folded_table_as_through_the_project
     assert torch.allclose(net.table, net.project(net.words.weight), atol=1e-5)
 
 
+def test_a_torch_students_manifest_records_the_thread_count_it_trained_with(tiny_encoder, tmp_path):
+    import torch
+
+    student = TinyTransformerStudent(base=tiny_encoder, dim=32, layers=1, ffn=64, max_steps=2).fit(TEXTS, SOFT)
+    assert save_model(student, tmp_path / "s", kind="student").lineage["torch_threads"] == torch.get_num_threads()
+
+
 @pytest.mark.parametrize("student", [NgramMlpStudent, MiniTransformerStudent])
 def test_students_refuse_bad_targets(student, tiny_encoder):
     model = student(base=tiny_encoder) if student is MiniTransformerStudent else student()
