@@ -87,7 +87,7 @@ def teacher_step(work: Path, data_dir: Path, settings: dict[str, Any], depends: 
         args += ["--base", settings["base"]]
     if settings["target_modules"]:
         args += ["--target-modules", settings["target_modules"]]
-    args += [a for k, v in settings.get("oversample", {}).items() for a in ("--oversample", f"{k}={v}")]
+    args += [a for k, v in settings["oversample"].items() for a in ("--oversample", f"{k}={v}")]
     moderation(*args)
     write_stamp(out, stamp)
     return out
