@@ -16,8 +16,9 @@ from moderation.artifacts import Manifest, read_manifest
 from moderation.augment import augment_lineage, augmented, origin, repeat_counts
 from moderation.data import HELD_OUT, HeldOutError, LoadedData
 from moderation.labeling import label, read_labels
+from moderation.perturbation import perturb_lineage, perturbed
 from moderation.protocols import Record
-from moderation.splits import text_hash
+from moderation.splits import split_key, text_hash
 from moderation.student_training import train_student
 from moderation.tables import InputError
 
@@ -102,10 +103,15 @@ def transfer_set(data: LoadedData, labels: pd.DataFrame, alpha: float,
                     str(labels["model_fingerprint"].iloc[0]))
 
 
-def transfer_records(data: LoadedData, augment: int = 0) -> list[Record]:
-    """The train and unlabeled rows, with ``augment`` identity-swapped copies of each that mentions one."""
+def transfer_records(data: LoadedData, augment: int = 0, perturb: int = 0) -> list[Record]:
+    """The train and unlabeled rows, with ``augment`` identity-swapped copies of each that mentions one,
+    then ``perturb`` unlabeled perturbed copies of each of those (``moderation.perturbation``)."""
     records = [r for split in TRANSFER_SPLITS for r in data.split(split, "distill")]
-    return augmented(records, augment, [r for r in data.records if r.split not in TRANSFER_SPLITS])
+    others = [r for r in data.records if r.split not in TRANSFER_SPLITS]
+    records = augmented(records, augment, others)
+    if perturb <= 0:
+        return records
+    return records + perturbed(records, perturb, avoid={split_key(r.text) for r in others})
 
 
 def oversampled(transfer: Transfer, repeats: Mapping[str, int]) -> Transfer:
@@ -133,16 +139,17 @@ def routed_labels(main: pd.DataFrame, routed: Mapping[str, pd.DataFrame]) -> pd.
 def distill(teachers: Path | Sequence[Path], student: str, data: LoadedData, out: Path, *, alpha: float = 0.5,
             params: dict[str, Any] | None = None, lineage: dict[str, Any] | None = None, augment: int = 0,
             oversample: Mapping[str, int] | None = None, alpha_for: Mapping[str, float] | None = None,
-            teacher_for: Mapping[str, Path] | None = None, **label_options: Any) -> Manifest:
+            teacher_for: Mapping[str, Path] | None = None, perturb: int = 0, **label_options: Any) -> Manifest:
     """Label the transfer set with the teacher (cached), train the student on it, evaluate on test, save.
     Several ``teachers``: the student learns the mean of their scores.
     ``augment`` adds identity-swapped copies to the transfer set; the teacher scores them like any row.
+    ``perturb`` adds that many perturbed, unlabeled copies of each row, which only the teacher labels.
     ``oversample`` repeats the rows of named data sets (``{"behaviour": 4}``); ``alpha_for`` sets the
     teacher's share per data set (``{"behaviour": 0.2}``); ``teacher_for`` names another teacher for a data
     set's rows (``{"behaviour": Path("runs/b/teacher")}``)."""
     teachers = [Path(teachers)] if isinstance(teachers, str | Path) else [Path(t) for t in teachers]
     routes = {name: Path(path) for name, path in (teacher_for or {}).items()}
-    records = transfer_records(data, augment)
+    records = transfer_records(data, augment, perturb)
     unknown = set(routes) - {origin(r) for r in records}
     if unknown:
         raise InputError(f"--teacher-for names {', '.join(sorted(unknown))}, which the transfer set does not hold")
@@ -162,5 +169,5 @@ def distill(teachers: Path | Sequence[Path], student: str, data: LoadedData, out
                                   "alpha_for": dict(alpha_for or {}),
                                   "teacher_for": {name: str(path) for name, path in routes.items()},
                                   "transfer_rows": len(transfer.records),
-                                  "augment": augment_lineage(augment),
+                                  "augment": augment_lineage(augment), "perturb": perturb_lineage(perturb),
                                   "oversample": dict(oversample or {}), **(lineage or {})})

@@ -14,7 +14,7 @@ from moderation.data import HeldOutError, load, make_record
 from moderation.distill import mean_labels, transfer_set
 from moderation.evaluation import agreement, expected_calibration_error, quality
 from moderation.labeling import label
-from moderation.splits import text_hash
+from moderation.splits import split_key, text_hash
 from moderation.student_training import train_student
 from moderation.tables import InputError
 from moderation_plugins.mini_transformer import MiniTransformerStudent
@@ -256,3 +256,30 @@ def test_a_data_sets_rows_can_be_scored_by_their_own_teacher(default_model, tmp_
     malformed = invoke_cli("distill", "--teacher", str(default_model), "--teacher-for", "toxigen",
                            "--student", "tfidf-lr", "--data", "demo", "--out", str(tmp_path / "s3"))
     assert malformed.returncode == 1 and "--teacher-for takes DATA=PATH" in malformed.stderr
+
+
+def test_perturbed_copies_learn_the_teachers_score_alone(default_model, tmp_path):
+    from moderation.distill import transfer_records
+
+    data = load("demo")
+    plain, records = transfer_records(data), transfer_records(data, perturb=1)
+    copies = [r for r in records if r.source.endswith("+perturb")]
+    assert len(records) == len(plain) + len(copies) and len(copies) > len(plain) // 2
+    held = {split_key(r.text) for r in data.records if r.split not in ("train", "unlabeled")}
+    assert not held & {split_key(r.text) for r in copies}
+    label(default_model, records, tmp_path / "l.parquet", cache_path=tmp_path / "c.sqlite")
+    labels = pd.read_parquet(tmp_path / "l.parquet")
+    teacher = dict(zip(labels["text_hash"], labels["score"], strict=True))
+    transfer = transfer_set(data, labels, alpha=0.0, rows=records)
+    targets = {r.id: t for r, t in zip(transfer.records, transfer.targets, strict=True)}
+    assert all(targets[r.id] == pytest.approx(teacher[text_hash(r.text)]) for r in copies)
+
+
+def test_distill_records_its_perturbed_copies(default_model, tmp_path):
+    out = tmp_path / "student"
+    report = json.loads(invoke_cli("distill", "--teacher", str(default_model), "--student", "tfidf-lr", "--data",
+                                   "demo", "--out", str(out), "--cache", str(tmp_path / "c.sqlite"), "--perturb",
+                                   "1", "--json").stdout)
+    data = load("demo")
+    assert report["lineage"]["perturb"] == {"copies": 1, "version": "1"}
+    assert report["lineage"]["transfer_rows"] > len(data.split("train")) + len(data.split("unlabeled"))
