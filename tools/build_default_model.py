@@ -48,8 +48,8 @@ AUDITED = "toxigen,bias-madlibs,behaviour,stormfront,davidson"
 AUDIT_LIMIT = 10_000  # rows of each audited data set, by hash: bias-madlibs has 76,564
 TEACHER = {"teacher": "minilm-lora", "steps": 1500, "max_length": 64, "augment": 1, "base": None,
            "target_modules": None, "oversample": {"stormfront": 2}}
-STUDENT = {"student": "tiny-transformer", "alpha": 0.5, "augment": 2, "oversample": {},
-           "params": {"max_steps": 6000, "dim": 192, "layers": 2, "max_length": 64}}
+STUDENT = {"student": "tiny-transformer", "alpha": 0.5, "augment": 2, "perturb": 0, "oversample": {},
+           "params": {"max_steps": 6000, "dim": 128, "ffn": 384, "layers": 2, "max_length": 64}}
 POLICY = {"review_recall": 0.90, "block_precision": 0.95}
 
 
@@ -113,7 +113,8 @@ def student_step(work: Path, data_dir: Path, teacher: Path, settings: dict[str, 
     params += [a for name, t in routes.items() for a in ("--teacher-for", f"{name}={t}")]
     moderation("distill", "--teacher", str(teacher), "--student", settings["student"], "--data", TRAINING_DATA,
                "--data-dir", str(data_dir), "--out", str(out), "--alpha", str(settings["alpha"]),
-               "--augment", str(settings["augment"]), "--cache", str(work / "predictions.sqlite"), *params)
+               "--augment", str(settings["augment"]), "--perturb", str(settings["perturb"]),
+               "--cache", str(work / "predictions.sqlite"), *params)
     write_stamp(out, full)
     return out
 
