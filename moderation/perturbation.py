@@ -49,8 +49,8 @@ def perturb(text: str, salt: str) -> str | None:
 def perturbed(records: Sequence[Record], copies: int, *, avoid: set[str] = frozenset()) -> list[Record]:
     """Up to ``copies`` perturbed copies of each record, unlabeled (toxicity NaN, label -1).
 
-    ``avoid`` holds split keys a copy must not produce (the texts of validation, test and audits, and the
-    records themselves): such a copy is dropped."""
+    ``avoid`` holds split keys a copy must not produce (the texts of validation, test and audits); a copy
+    that equals one of them, a record or an earlier copy is dropped."""
     out = []
     seen = {split_key(r.text) for r in records} | set(avoid)
     for record in records:
