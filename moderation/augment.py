@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
 
 from moderation.data import row_key
@@ -62,26 +62,36 @@ def swap(text: str, terms: Sequence[str], salt: str) -> str | None:
     return pattern.sub(lambda m: _match_case(choice[m.group(1).lower()], m.group(1)), text)
 
 
+def distinct_copies(records: Sequence[Record], copies: int, rewrite: Callable[[Record, int], str | None],
+                    avoid: set[str] = frozenset()) -> Iterator[tuple[Record, int, str]]:
+    """(source, n, text) for up to ``copies`` rewrites of each record (``rewrite(record, n)``; None for
+    none), skipping any text whose split key is a record's, an earlier copy's or one in ``avoid`` (the data
+    set's validation, test and audit texts): a copy can never land on a held-out text."""
+    seen = {split_key(r.text) for r in records} | set(avoid)
+    for record in records:
+        for n in range(copies):
+            text = rewrite(record, n)
+            key = None if text is None else split_key(text)
+            if key is None or key in seen:
+                continue
+            seen.add(key)
+            yield record, n, text
+
+
 def counterfactuals(records: Sequence[Record], copies: int = 1, *, avoid: set[str] = frozenset()) -> list[Record]:
     """Up to ``copies`` identity-swapped copies of each record that mentions a swappable identity term.
 
     Each copy keeps its source's label, split and group (the source's split key when it had none), so it
     stays on its source's side of every split. ``avoid`` holds split keys a copy must not produce (the
     data set's validation, test and audit texts): such a copy is dropped, never trained on."""
+    terms = {id(r): r.terms or match_terms(r.text) for r in records}  # once per record, not per copy
     out = []
-    seen = {split_key(r.text) for r in records} | set(avoid)
-    for record in records:
-        terms = record.terms or match_terms(record.text)
-        for n in range(copies):
-            text = swap(record.text, terms, f"copy{n}")
-            key = None if text is None else split_key(text)
-            if key is None or key in seen:
-                continue
-            seen.add(key)
-            new_terms = match_terms(text)
-            out.append(dataclasses.replace(record, id=f"{record.id}~cf{n + 1}", text=text, terms=new_terms,
-                                           identities=groups_of(new_terms), source=f"{record.source}+swap",
-                                           group=record.group or row_key(record)))
+    for record, n, text in distinct_copies(records, copies, lambda r, n: swap(r.text, terms[id(r)], f"copy{n}"),
+                                           avoid):
+        new_terms = match_terms(text)
+        out.append(dataclasses.replace(record, id=f"{record.id}~cf{n + 1}", text=text, terms=new_terms,
+                                       identities=groups_of(new_terms), source=f"{record.source}+swap",
+                                       group=record.group or row_key(record)))
     return out
 
 

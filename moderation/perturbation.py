@@ -17,10 +17,10 @@ import math
 import random
 from collections.abc import Sequence
 
+from moderation.augment import distinct_copies
 from moderation.data import row_key
 from moderation.identities import groups_of, match_terms
 from moderation.protocols import Record
-from moderation.splits import split_key
 
 PERTURB_VERSION = "1"
 WINDOW_SHARE = 0.25  # share of copies that keep a window of words; the others drop words
@@ -50,20 +50,13 @@ def perturbed(records: Sequence[Record], copies: int, *, avoid: set[str] = froze
     """Up to ``copies`` perturbed copies of each record, unlabeled (toxicity NaN, label -1).
 
     ``avoid`` holds split keys a copy must not produce (the texts of validation, test and audits); a copy
-    that equals one of them, a record or an earlier copy is dropped."""
+    that equals one of them, a record or an earlier copy is dropped (``augment.distinct_copies``)."""
     out = []
-    seen = {split_key(r.text) for r in records} | set(avoid)
-    for record in records:
-        for n in range(copies):
-            text = perturb(record.text, f"perturb{n}")
-            key = None if text is None else split_key(text)
-            if key is None or key in seen:
-                continue
-            seen.add(key)
-            terms = match_terms(text)
-            out.append(dataclasses.replace(record, id=f"{record.id}~p{n + 1}", text=text, toxicity=math.nan,
-                                           label=-1, terms=terms, identities=groups_of(terms),
-                                           source=f"{record.source}+perturb", group=record.group or row_key(record)))
+    for record, n, text in distinct_copies(records, copies, lambda r, n: perturb(r.text, f"perturb{n}"), avoid):
+        terms = match_terms(text)
+        out.append(dataclasses.replace(record, id=f"{record.id}~p{n + 1}", text=text, toxicity=math.nan,
+                                       label=-1, terms=terms, identities=groups_of(terms),
+                                       source=f"{record.source}+perturb", group=record.group or row_key(record)))
     return out
 
 
