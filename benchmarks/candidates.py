@@ -7,26 +7,42 @@ Per model, on the validation split of each data set: ROC-AUC; the Jigsaw final b
 that mention an identity (metrics resting on fewer than --min-class rows of a class left out); and on the
 behaviour set's validation templates: ROC-AUC, the mean score per category, and the pass rate per category
 at the model's recommended review threshold (its manifest's policy; for a model without one, the
-threshold the build would choose: recall >= 0.90 on the pooled validation split). For each model after the
-first, the paired DeLong 95% interval of its AUC minus the first model's, per data set: how much of a
-difference the validation split can resolve. Test splits are never read.
+threshold the build would choose: recall >= 0.90 on the pooled validation split), with the lowest category's
+pass rate. On a validation slice of bias-madlibs (--madlibs sentences chosen by a hash of their own, none of
+the --audit-limit sentences the build and command D audit): the final bias metric and the highest mean
+score of an identity term's non-toxic sentences. For each model after the first, the paired DeLong 95%
+interval of its AUC minus the first model's, per data set: how much of a difference the validation split
+can resolve. Test splits and audited rows are never read.
 """
 
 from __future__ import annotations
 
 import argparse
+import heapq
 import os
 from pathlib import Path
 
 import numpy as np
 
 from moderation.artifacts import load_model, read_manifest
-from moderation.data import load
-from moderation.fairness import auc, auc_delta, bias_aucs, final_bias_metric, identity_groups
+from moderation.audit import CachedScorer, headline, run_audits
+from moderation.data import HELD_OUT, load
+from moderation.fairness import AuditSettings, auc, auc_delta, bias_aucs, final_bias_metric, identity_groups
 from moderation.policy import choose
+from moderation.protocols import Record
+from moderation.splits import hash_point, split_key
 from moderation_plugins.behaviour import category_of
 
 DATA = ("davidson", "jigsaw-toxic", "toxigen", "stormfront", "behaviour")
+
+
+def madlibs_validation(data_dir: Path | None, audit_limit: int, rows: int) -> list[Record]:
+    """bias-madlibs sentences to choose on: ``rows`` of them by a hash of their own, none among the
+    ``audit_limit`` sentences the test audits read. The file carries no template ids, so these come from
+    the same templates as the audited ones: a choice made here is a choice for this generator."""
+    audited = {r.id for r in load("bias-madlibs", data_dir, limit=audit_limit).split(HELD_OUT, "audit")}
+    rest = [r for r in load("bias-madlibs", data_dir).split(HELD_OUT, "audit") if r.id not in audited]
+    return heapq.nsmallest(rows, rest, key=lambda r: hash_point(split_key(r.text), "validation"))
 
 
 def review_threshold(path: Path, model, pooled) -> float:
@@ -37,7 +53,7 @@ def review_threshold(path: Path, model, pooled) -> float:
     return float(choose(scores, [r.label for r in pooled], review_recall=0.90, block_precision=0.95)["review"])
 
 
-def measure(path: Path, sets: dict, pooled, min_class: int,
+def measure(path: Path, sets: dict, pooled, madlibs: list[Record], min_class: int,
             first: dict[str, np.ndarray] | None) -> tuple[dict[str, float | None], dict[str, np.ndarray]]:
     """One model's validation figures, and its scores per data set; with ``first`` (the first model's
     scores), the paired interval of the AUC difference from it."""
@@ -60,6 +76,10 @@ def measure(path: Path, sets: dict, pooled, min_class: int,
             for category in dict.fromkeys(categories):
                 row[f"pass {category}"] = float(right[categories == category].mean())
                 row[f"mean score {category}"] = float(scores[categories == category].mean())
+            row["lowest category pass"] = min(float(right[categories == c].mean()) for c in set(categories))
+    run = run_audits(("subgroup-auc", "templates"), {"m": CachedScorer(model, "m")}, {"bias-madlibs": madlibs},
+                     {"bias-madlibs"}, AuditSettings(threshold=row["review threshold"]), True)
+    row.update({f"{key} (madlibs validation)": value for key, value in headline(run, "m").items()})
     return row, all_scores
 
 
@@ -68,15 +88,19 @@ def main() -> None:
     parser.add_argument("models", nargs="+", type=Path)
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--min-class", type=int, default=10)
+    parser.add_argument("--madlibs", type=int, default=10_000, help="bias-madlibs validation sentences.")
+    parser.add_argument("--audit-limit", type=int, default=10_000,
+                        help="bias-madlibs sentences the test audits read (by hash), kept out of validation.")
     args = parser.parse_args()
     if args.data_dir:
         os.environ.setdefault("MODERATION_DATA_DIR", str(args.data_dir))
     sets = {name: load(name, args.data_dir).split("validation") for name in DATA}
     pooled = [r for records in sets.values() for r in records]
+    madlibs = madlibs_validation(args.data_dir, args.audit_limit, args.madlibs)
     rows, first = {}, None
     for path in args.models:
         name = f"{read_manifest(path).model_id} ({path.name})"
-        rows[name], scores = measure(path, sets, pooled, args.min_class, first)
+        rows[name], scores = measure(path, sets, pooled, madlibs, args.min_class, first)
         first = first or scores
     names = list(rows)
     print(f"validation only; bias metrics leave out what rests on < {args.min_class} rows of a class\n")

@@ -22,7 +22,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from moderation.artifacts import load_model, read_manifest
-from moderation.audit import CachedScorer, run_audits
+from moderation.audit import CachedScorer, headline, run_audits
 from moderation.data import HELD_OUT, load
 from moderation.defaults import SHIPPED_MODEL
 from moderation.evaluation import size_bytes, speed
@@ -49,13 +49,8 @@ def baselines(work: Path, data_dir: Path) -> dict[str, Path]:
 
 def audit_numbers(path: Path, slices: dict, threshold: float) -> dict[str, float | None]:
     scorer = CachedScorer(load_model(path), "m")
-    run = run_audits(AUDITS, {"m": scorer}, slices, {"bias-madlibs"}, AuditSettings(threshold=threshold), True)
-    finals = {r["data"]: r["final_bias_metric"] for r in run.results["subgroup-auc"].tables["final"]}
-    terms = run.results["templates"].tables["terms"]
-    rows = {f"final bias {k}": v for k, v in finals.items()}
-    rows["max term score"] = max(r["mean_nontoxic_score"] for r in terms if r["mean_nontoxic_score"] is not None)
-    rows.update({f"pass {r['category']}": r["pass_rate"] for r in run.results["behaviour"].tables["categories"]})
-    return rows
+    return headline(run_audits(AUDITS, {"m": scorer}, slices, {"bias-madlibs"}, AuditSettings(threshold=threshold),
+                               True), "m")
 
 
 def main() -> None:

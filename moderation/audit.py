@@ -121,6 +121,24 @@ def gate_keys(names: Sequence[str]) -> dict[str, str]:
     return {key: name for name in names for key in optional(registry.get("audit", name).factory, "audit", "gates")}
 
 
+def headline(run: AuditRun, model: str) -> dict[str, float | None]:
+    """The figures one model is judged by in a run, from whichever of these audits ran: the final bias
+    metric per data set (subgroup-auc), the highest mean score of an identity term's non-toxic template
+    sentences (templates) and the pass rate per behaviour category (behaviour)."""
+    figures: dict[str, float | None] = {}
+    if "subgroup-auc" in run.results:
+        figures.update({f"final bias {r['data']}": r["final_bias_metric"]
+                        for r in run.results["subgroup-auc"].tables["final"] if r["model"] == model})
+    if "templates" in run.results:
+        means = [r["mean_nontoxic_score"] for r in run.results["templates"].tables["terms"]
+                 if r["model"] == model and r["mean_nontoxic_score"] is not None]
+        figures["max term score"] = max(means, default=None)
+    if "behaviour" in run.results:
+        figures.update({f"pass {r['category']}": r["pass_rate"]
+                        for r in run.results["behaviour"].tables["categories"] if r["model"] == model})
+    return figures
+
+
 @dataclass(frozen=True)
 class Gate:
     """``--fail-under metric=value``: the audit fails when the summary number is below the value."""

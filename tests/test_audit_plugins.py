@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pytest
 
-from moderation.audit import make_audit, run_audits
+from moderation.audit import headline, make_audit, run_audits
 from moderation.fairness import AuditError, AuditSettings
 from moderation.plugins import get_registry
 from moderation.protocols import Audit, Record
@@ -276,6 +276,20 @@ def test_templates_only_run_on_template_sets():
     ran = run_audits(["templates"], scorers, {"madlibs": records}, ["madlibs"], AuditSettings(min_slice=1), True)
     assert ran.results["templates"].tables["terms"]
 
+
+
+def test_headline_takes_each_models_own_figures_from_the_audits_that_ran():
+    records, scores = template_rows()
+    shifted = {text: min(score + 0.2, 1.0) for text, score in scores.items()}
+    scorers = {"m": TableScorer("m", scores), "n": TableScorer("n", shifted)}
+    run = run_audits(["subgroup-auc", "templates"], scorers, {"madlibs": records}, ["madlibs"],
+                     AuditSettings(min_slice=1), True)
+    figures = headline(run, "m")
+    final = by(run.results["subgroup-auc"].tables["final"], model="m")["final_bias_metric"]
+    assert figures == pytest.approx({"final bias madlibs": final, "max term score": 0.7})
+    assert headline(run, "n")["max term score"] == pytest.approx(0.9)
+    assert headline(run_audits(["templates"], scorers, {"madlibs": records}, ["madlibs"],
+                               AuditSettings(min_slice=1), True), "m") == pytest.approx({"max term score": 0.7})
 
 # --- amplification --------------------------------------------------------------------------------------
 

@@ -56,6 +56,22 @@ def slow_model(tmp_path_factory) -> tuple[Path, dict[str, str]]:
     return root / "model", env
 
 
+def label_args(model: Path) -> list[str]:
+    return ["label", "--model", str(model), "--data", "demo", "--split", "train", "--batch-size", "8"]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(slow_model, tmp_path_factory) -> pd.DataFrame:
+    """What the killed runs must end with: one uninterrupted local run, for both engines. The Ray engine
+    gives the local engine's results (test_ray_engine_gives_the_local_engine_results)."""
+    model, env = slow_model
+    out = tmp_path_factory.mktemp("clean")
+    clean = run_cli(*label_args(model), "--out", str(out / "clean.parquet"), "--cache", str(out / "clean.sqlite"),
+                    env_extra=env)
+    assert clean.returncode == 0, clean.stderr
+    return pd.read_parquet(out / "clean.parquet")
+
+
 def test_second_run_computes_nothing_and_writes_the_same_file(default_model, tmp_path):
     records = load("demo").split("test")
     cache = tmp_path / "cache.sqlite"
@@ -75,17 +91,11 @@ RAY = importlib.util.find_spec("ray") is not None
 
 @pytest.mark.parametrize("engine", ["local", pytest.param("ray", marks=pytest.mark.skipif(
     not RAY, reason='Ray not installed (pip install ".[ray]")'))])
-def test_killed_run_resumes_to_exactly_the_uninterrupted_output(slow_model, tmp_path, engine):
+def test_killed_run_resumes_to_exactly_the_uninterrupted_output(slow_model, uninterrupted, tmp_path, engine):
     """Each batch is committed as it arrives, whichever engine scores it: a SIGKILL loses only what was
     in flight, and the resumed run ends with the same file as an uninterrupted one."""
     model, env = slow_model
-    args = ["label", "--model", str(model), "--data", "demo", "--split", "train", "--batch-size", "8"]
-    # The reference is an uninterrupted local run: the Ray engine gives the local engine's results
-    # (test_ray_engine_gives_the_local_engine_results), and one Ray start fewer keeps the suite short.
-    clean = run_cli(*args, "--out", str(tmp_path / "clean.parquet"), "--cache", str(tmp_path / "clean.sqlite"),
-                    env_extra=env)
-    args += ["--engine", engine]
-    assert clean.returncode == 0, clean.stderr
+    args = [*label_args(model), "--engine", engine]
     cache = tmp_path / "resumed.sqlite"
     proc = subprocess.Popen([str(BIN / "moderation"), *args, "--out", str(tmp_path / "resumed.parquet"),
                              "--cache", str(cache)], env={**os.environ, **env},
@@ -106,8 +116,7 @@ def test_killed_run_resumes_to_exactly_the_uninterrupted_output(slow_model, tmp_
                       env_extra=env)
     report = json.loads(resumed.stdout)
     assert report["cached"] >= done and report["computed"] + report["cached"] == report["unique_texts"]
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "resumed.parquet"),
-                                  pd.read_parquet(tmp_path / "clean.parquet"))
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "resumed.parquet"), uninterrupted)
     with sqlite3.connect(cache) as db:
         assert db.execute("SELECT count(*) FROM predictions").fetchone()[0] == report["unique_texts"]
 
