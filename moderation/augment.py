@@ -89,10 +89,19 @@ def counterfactuals(records: Sequence[Record], copies: int = 1, *, avoid: set[st
     for record, n, text in distinct_copies(records, copies, lambda r, n: swap(r.text, terms[id(r)], f"copy{n}"),
                                            avoid):
         new_terms = match_terms(text)
-        out.append(dataclasses.replace(record, id=f"{record.id}~cf{n + 1}", text=text, terms=new_terms,
+        out.append(dataclasses.replace(record, id=f"{record.id}{COPY_MARK}{n + 1}", text=text, terms=new_terms,
                                        identities=groups_of(new_terms), source=f"{record.source}+swap",
                                        group=record.group or row_key(record)))
     return out
+
+
+COPY_MARK = "~cf"
+
+
+def source_id(record: Record) -> str | None:
+    """The id of the row a swapped copy was made from; None for a row that is not one."""
+    head, mark, _ = record.id.rpartition(COPY_MARK)
+    return head if mark else None
 
 
 def origin(record: Record) -> str:

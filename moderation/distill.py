@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from moderation.artifacts import Manifest, read_manifest
-from moderation.augment import augment_lineage, augmented, origin, repeat_counts
+from moderation.augment import augment_lineage, augmented, origin, repeat_counts, source_id
 from moderation.data import HELD_OUT, HeldOutError, LoadedData
 from moderation.labeling import label, read_labels
 from moderation.perturbation import perturb_lineage, perturbed
@@ -23,6 +23,7 @@ from moderation.student_training import train_student
 from moderation.tables import InputError
 
 TRANSFER_SPLITS = ("train", "unlabeled")
+SWAP_TARGETS = ("teacher", "source")
 
 
 @dataclass
@@ -70,10 +71,16 @@ def mean_labels(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
 
 
 def transfer_set(data: LoadedData, labels: pd.DataFrame, alpha: float,
-                 rows: list[Record] | None = None, alpha_for: Mapping[str, float] | None = None) -> Transfer:
+                 rows: list[Record] | None = None, alpha_for: Mapping[str, float] | None = None,
+                 swap_targets: str = "teacher") -> Transfer:
     """Join teacher scores to the train and unlabeled rows (or ``rows``, e.g. with augmented copies);
     target = alpha * teacher + (1 - alpha) * gold, with ``alpha_for`` overriding alpha per source data set:
-    a set whose labels are right by construction (the behaviour templates) can lean on its gold labels."""
+    a set whose labels are right by construction (the behaviour templates) can lean on its gold labels.
+    ``swap_targets="source"`` gives an identity-swapped copy its source row's target instead of one from
+    the teacher's score of the copy: a teacher that scores "a wonderful homosexual" above "a wonderful
+    Canadian" would otherwise teach the student its bias on exactly the rows meant to remove it."""
+    if swap_targets not in SWAP_TARGETS:
+        raise InputError(f"swap targets {swap_targets!r} is not one of {', '.join(SWAP_TARGETS)}")
     shares = {"--alpha": alpha, **{f"--alpha-for {k}": v for k, v in (alpha_for or {}).items()}}
     bad = {k: v for k, v in shares.items() if not 0.0 <= v <= 1.0}
     if bad:
@@ -99,8 +106,17 @@ def transfer_set(data: LoadedData, labels: pd.DataFrame, alpha: float,
     gold = np.array([records[h].toxicity if records[h].label >= 0 else np.nan for h in covered])
     share = np.array([(alpha_for or {}).get(origin(records[h]), alpha) for h in covered])
     targets = np.where(np.isnan(gold), teacher, share * teacher + (1 - share) * np.nan_to_num(gold))
-    return Transfer([records[h] for h in covered], targets, str(labels["model"].iloc[0]),
-                    str(labels["model_fingerprint"].iloc[0]))
+    kept = [records[h] for h in covered]
+    if swap_targets == "source":
+        targets = sources_targets(kept, targets)
+    return Transfer(kept, targets, str(labels["model"].iloc[0]), str(labels["model_fingerprint"].iloc[0]))
+
+
+def sources_targets(records: Sequence[Record], targets: np.ndarray) -> np.ndarray:
+    """``targets`` with each swapped copy's replaced by its source row's, where the source is among ``records``."""
+    position = {r.id: i for i, r in enumerate(records)}
+    source = np.array([position.get(source_id(r) or "", i) for i, r in enumerate(records)])
+    return targets[source]
 
 
 def transfer_records(data: LoadedData, augment: int = 0, perturb: int = 0) -> list[Record]:
@@ -139,10 +155,12 @@ def routed_labels(main: pd.DataFrame, routed: Mapping[str, pd.DataFrame]) -> pd.
 def distill(teachers: Path | Sequence[Path], student: str, data: LoadedData, out: Path, *, alpha: float = 0.5,
             params: dict[str, Any] | None = None, lineage: dict[str, Any] | None = None, augment: int = 0,
             oversample: Mapping[str, int] | None = None, alpha_for: Mapping[str, float] | None = None,
-            teacher_for: Mapping[str, Path] | None = None, perturb: int = 0, **label_options: Any) -> Manifest:
+            teacher_for: Mapping[str, Path] | None = None, perturb: int = 0, swap_targets: str = "teacher",
+            **label_options: Any) -> Manifest:
     """Label the transfer set with the teacher (cached), train the student on it, evaluate on test, save.
     Several ``teachers``: the student learns the mean of their scores.
-    ``augment`` adds identity-swapped copies to the transfer set; the teacher scores them like any row.
+    ``augment`` adds identity-swapped copies to the transfer set; the teacher scores them like any row, and
+    with ``swap_targets="source"`` each learns its source row's target instead (``transfer_set``).
     ``perturb`` adds that many perturbed, unlabeled copies of each row, which only the teacher labels.
     ``oversample`` repeats the rows of named data sets (``{"behaviour": 4}``); ``alpha_for`` sets the
     teacher's share per data set (``{"behaviour": 0.2}``); ``teacher_for`` names another teacher for a data
@@ -160,7 +178,7 @@ def distill(teachers: Path | Sequence[Path], student: str, data: LoadedData, out
         name: teacher_labels(path, [r for r in records if origin(r) == name],
                              out.with_name(f".{out.name}.labels-{name}.parquet"), **label_options)
         for name, path in routes.items()})
-    transfer = oversampled(transfer_set(data, labels, alpha, records, alpha_for), oversample or {})
+    transfer = oversampled(transfer_set(data, labels, alpha, records, alpha_for, swap_targets), oversample or {})
     return train_student(student, transfer.records, data.split("test"), out, params=params,
                          targets=transfer.targets.tolist(),
                          lineage={**data.provenance(), **teacher_lineage([*teachers, *routes.values()]),
@@ -169,5 +187,6 @@ def distill(teachers: Path | Sequence[Path], student: str, data: LoadedData, out
                                   "alpha_for": dict(alpha_for or {}),
                                   "teacher_for": {name: str(path) for name, path in routes.items()},
                                   "transfer_rows": len(transfer.records),
-                                  "augment": augment_lineage(augment), "perturb": perturb_lineage(perturb),
+                                  "augment": augment_lineage(augment), "swap_targets": swap_targets,
+                                  "perturb": perturb_lineage(perturb),
                                   "oversample": dict(oversample or {}), **(lineage or {})})

@@ -283,3 +283,28 @@ def test_distill_records_its_perturbed_copies(default_model, tmp_path):
     data = load("demo")
     assert report["lineage"]["perturb"] == {"copies": 1, "version": "1"}
     assert report["lineage"]["transfer_rows"] > len(data.split("train")) + len(data.split("unlabeled"))
+
+
+def test_swapped_copies_can_learn_their_source_rows_target(default_model, tmp_path):
+    from moderation.augment import source_id
+    from moderation.distill import transfer_records
+
+    data = load("demo")
+    records = transfer_records(data, augment=2)
+    label(default_model, records, tmp_path / "l.parquet", cache_path=tmp_path / "c.sqlite")
+    labels = pd.read_parquet(tmp_path / "l.parquet")
+    by_teacher = transfer_set(data, labels, alpha=0.5, rows=records)
+    by_source = transfer_set(data, labels, alpha=0.5, rows=records, swap_targets="source")
+    teacher = dict(zip((r.id for r in by_teacher.records), by_teacher.targets, strict=True))
+    source = dict(zip((r.id for r in by_source.records), by_source.targets, strict=True))
+    copies = [r for r in by_source.records if source_id(r) is not None]
+    assert copies and all(source_id(r) in teacher for r in copies)
+    assert all(source[r.id] == teacher[source_id(r)] for r in copies)
+    assert all(source[r.id] == teacher[r.id] for r in by_source.records if source_id(r) is None)
+    assert any(teacher[r.id] != teacher[source_id(r)] for r in copies)  # the teacher did score copies differently
+    with pytest.raises(InputError, match="swap targets 'gold' is not one of teacher, source"):
+        transfer_set(data, labels, alpha=0.5, rows=records, swap_targets="gold")
+    report = json.loads(invoke_cli("distill", "--teacher", str(default_model), "--student", "tfidf-lr", "--data",
+                                   "demo", "--out", str(tmp_path / "s"), "--cache", str(tmp_path / "c.sqlite"),
+                                   "--augment", "2", "--swap-targets", "source", "--json").stdout)
+    assert report["lineage"]["swap_targets"] == "source"

@@ -18,7 +18,7 @@ from moderation.commands.common import (
 )
 from moderation.commands.data import data_options
 from moderation.data import load
-from moderation.distill import distill
+from moderation.distill import SWAP_TARGETS, distill
 from moderation.errors import InputError
 from moderation.labeling import ENGINES
 
@@ -53,6 +53,9 @@ def _shares(pairs: tuple[str, ...]) -> dict[str, float]:
               help="Prediction cache (default: <user data folder>/cache/predictions.sqlite).")
 @click.option("--augment", type=click.IntRange(0), default=0, show_default=True,
               help="Identity-swapped copies of each row that mentions an identity group (0: none).")
+@click.option("--swap-targets", type=click.Choice(SWAP_TARGETS), default="teacher", show_default=True,
+              help="What an identity-swapped copy learns: the teacher's score of the copy, or its source row's "
+                   "target (the teacher's judgement of the original wording, carried across groups).")
 @click.option("--perturb", type=click.IntRange(0), default=0, show_default=True,
               help="Perturbed copies of each transfer row (a window of its words, or some words dropped), "
                    "labelled by the teacher alone (0: none).")
@@ -61,13 +64,14 @@ def _shares(pairs: tuple[str, ...]) -> dict[str, float]:
 @friendly_errors
 def command(teacher_paths: tuple[Path, ...], student_name: str, data_name: str, out: Path, data_dir: Path | None,
             limit: int | None, labeled: int | None, alpha: float, params: tuple[str, ...], engine: str,
-            cache_path: Path | None, augment: int, perturb: int, oversample: tuple[str, ...],
+            cache_path: Path | None, augment: int, swap_targets: str, perturb: int, oversample: tuple[str, ...],
             alpha_for: tuple[str, ...], teacher_for: tuple[str, ...], as_json: bool) -> None:
     """Distill STUDENT from TEACHER on DATA; evaluate on its test split; save to OUT with manifest and card."""
     data = load(data_name, data_dir, limit=limit, labeled=labeled)
     manifest = distill(teacher_paths, student_name, data, out, alpha=alpha, params=plugin_params(params),
-                       lineage={"command": invoked_command()}, augment=augment, perturb=perturb,
-                       oversample=oversample_counts(oversample), alpha_for=_shares(alpha_for), engine=engine,
+                       lineage={"command": invoked_command()}, augment=augment, swap_targets=swap_targets,
+                       perturb=perturb, oversample=oversample_counts(oversample), alpha_for=_shares(alpha_for),
+                       engine=engine,
                        teacher_for=teacher_routes(teacher_for), cache_path=cache_path)
     if as_json:
         click.echo(json.dumps({"model": manifest.model_id, "path": str(out), "metrics": manifest.metrics,
