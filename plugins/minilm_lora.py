@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
 from tqdm import tqdm
 
 from moderation import hookimpl
@@ -195,6 +194,8 @@ class MiniLMLoraTeacher:
         return self
 
     def _evaluate(self, records: Sequence[Record]) -> float:
+        from sklearn.metrics import roc_auc_score  # here, not at the top: every command imports this plugin
+
         scores = self.score([r.text for r in records])
         return float(roc_auc_score([r.label for r in records], scores))
 

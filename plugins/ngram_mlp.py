@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.sparse import csr_matrix, hstack
-from sklearn.feature_extraction.text import HashingVectorizer
 from tqdm import tqdm
 
 from moderation import hookimpl
 from moderation.scoring import check_targets
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
 
 WEIGHTS_FILE = "ngram_mlp.pt"
 CONFIG_FILE = "ngram_mlp.json"
@@ -30,7 +31,10 @@ class NgramMlpStudent:
         self.params = {"buckets": buckets, "dim": dim, "hidden": hidden, "epochs": epochs, "batch_size": batch_size,
                        "learning_rate": learning_rate, "temperature": temperature, "seed": seed}
         # Two hashing spaces share the buckets: whole words and bigrams catch slurs and phrases, character
-        # n-grams catch obfuscated spellings ("f*ck", "idiiot") that a vocabulary would miss.
+        # n-grams catch obfuscated spellings ("f*ck", "idiiot") that a vocabulary would miss. Imported here:
+        # every command imports this plugin to register it, and scikit-learn takes seconds to import.
+        from sklearn.feature_extraction.text import HashingVectorizer
+
         self.words = HashingVectorizer(n_features=buckets, ngram_range=(1, 2), alternate_sign=False, norm=None)
         self.chars = HashingVectorizer(n_features=buckets, analyzer="char_wb", ngram_range=(3, 5),
                                        alternate_sign=False, norm=None)
@@ -41,6 +45,8 @@ class NgramMlpStudent:
         return sum(p.numel() for p in self.model.parameters())
 
     def _features(self, texts: Sequence[str]) -> csr_matrix:
+        from scipy.sparse import csr_matrix, hstack
+
         x = hstack([self.words.transform(texts), self.chars.transform(texts)]).tocsr()
         x.sum_duplicates()
         # Each text's n-gram counts become weights summing to 1: an average of its n-gram embeddings.

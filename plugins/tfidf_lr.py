@@ -7,11 +7,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import sklearn
-import skops.io
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion, make_pipeline
 
 from moderation import hookimpl
 from moderation.errors import InputError
@@ -28,6 +23,12 @@ class TfidfLogisticStudent:
 
     def __init__(self, C: float = 4.0, max_features: int = 200_000, min_df: int = 1, seed: int = 0) -> None:
         self.params = {"C": C, "max_features": max_features, "min_df": min_df, "seed": seed}
+        # scikit-learn and skops are imported where used: every command imports this plugin to register it,
+        # and importing them takes seconds, which a command that never builds this model should not pay.
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import FeatureUnion, make_pipeline
+
         self.pipeline = make_pipeline(
             FeatureUnion([
                 ("word", TfidfVectorizer(ngram_range=(1, 2), min_df=min_df, max_features=max_features,
@@ -73,6 +74,9 @@ class TfidfLogisticStudent:
     def save(self, directory: Path) -> None:
         # skops, not joblib: loading a skops file builds only the types it trusts and never runs pickled code.
         # Vocabulary indices as plain ints: skops writes each numpy scalar as a file of its own (minutes).
+        import sklearn
+        import skops.io
+
         for _, vectorizer in self.pipeline[0].transformer_list:
             vectorizer.vocabulary_ = {term: int(i) for term, i in vectorizer.vocabulary_.items()}
         skops.io.dump({"pipeline": self.pipeline, "params": self.params, "sklearn": sklearn.__version__},
@@ -80,6 +84,8 @@ class TfidfLogisticStudent:
 
     @classmethod
     def load(cls, directory: Path) -> TfidfLogisticStudent:
+        import skops.io
+
         path = Path(directory) / MODEL_FILE
         if not path.is_file() and (Path(directory) / PICKLED_FILE).is_file():
             raise ValueError(f"{directory} holds a tfidf-lr model in the old pickle format, which could run code "
