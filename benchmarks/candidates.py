@@ -1,7 +1,7 @@
 """Candidate default models side by side on validation only: how a new build is kept or dropped.
 
 Run: python benchmarks/candidates.py moderation/models/default runs/build3/student [more saved models ...]
-         [--data-dir ../shared/data] [--min-class 10]
+         [--data-dir ../shared/data] [--min-class 10] [--madlibs 10000] [--audit-limit 10000]
 
 Per model, on the validation split of each data set: ROC-AUC; the Jigsaw final bias metric over the rows
 that mention an identity (metrics resting on fewer than --min-class rows of a class left out); and on the
