@@ -78,6 +78,15 @@ def distinct_copies(records: Sequence[Record], copies: int, rewrite: Callable[[R
             yield record, n, text
 
 
+COPY_MARK = "~cf"
+
+
+def source_id(record: Record) -> str | None:
+    """The id of the row a swapped copy was made from; None for a row that is not one."""
+    head, mark, _ = record.id.rpartition(COPY_MARK)
+    return head if mark else None
+
+
 def counterfactuals(records: Sequence[Record], copies: int = 1, *, avoid: set[str] = frozenset()) -> list[Record]:
     """Up to ``copies`` identity-swapped copies of each record that mentions a swappable identity term.
 
@@ -93,15 +102,6 @@ def counterfactuals(records: Sequence[Record], copies: int = 1, *, avoid: set[st
                                        identities=groups_of(new_terms), source=f"{record.source}+swap",
                                        group=record.group or row_key(record)))
     return out
-
-
-COPY_MARK = "~cf"
-
-
-def source_id(record: Record) -> str | None:
-    """The id of the row a swapped copy was made from; None for a row that is not one."""
-    head, mark, _ = record.id.rpartition(COPY_MARK)
-    return head if mark else None
 
 
 def origin(record: Record) -> str:

@@ -77,8 +77,8 @@ def transfer_set(data: LoadedData, labels: pd.DataFrame, alpha: float,
     target = alpha * teacher + (1 - alpha) * gold, with ``alpha_for`` overriding alpha per source data set:
     a set whose labels are right by construction (the behaviour templates) can lean on its gold labels.
     ``swap_targets="source"`` gives an identity-swapped copy its source row's target instead of one from
-    the teacher's score of the copy: a teacher that scores "a wonderful homosexual" above "a wonderful
-    Canadian" would otherwise teach the student its bias on exactly the rows meant to remove it."""
+    the teacher's score of the copy: a teacher that scores "Chris is a wonderful homosexual" 0.99 and "Chris
+    is a wonderful person" 0.01 would otherwise teach its bias on the very rows meant to remove it."""
     if swap_targets not in SWAP_TARGETS:
         raise InputError(f"swap targets {swap_targets!r} is not one of {', '.join(SWAP_TARGETS)}")
     shares = {"--alpha": alpha, **{f"--alpha-for {k}": v for k, v in (alpha_for or {}).items()}}

@@ -71,8 +71,7 @@ def command(teacher_paths: tuple[Path, ...], student_name: str, data_name: str, 
     manifest = distill(teacher_paths, student_name, data, out, alpha=alpha, params=plugin_params(params),
                        lineage={"command": invoked_command()}, augment=augment, swap_targets=swap_targets,
                        perturb=perturb, oversample=oversample_counts(oversample), alpha_for=_shares(alpha_for),
-                       engine=engine,
-                       teacher_for=teacher_routes(teacher_for), cache_path=cache_path)
+                       engine=engine, teacher_for=teacher_routes(teacher_for), cache_path=cache_path)
     if as_json:
         click.echo(json.dumps({"model": manifest.model_id, "path": str(out), "metrics": manifest.metrics,
                                "lineage": manifest.lineage}))
