@@ -9,10 +9,11 @@ behaviour set's validation templates: ROC-AUC, the mean score per category, and 
 at the model's recommended review threshold (its manifest's policy; for a model without one, the
 threshold the build would choose: recall >= 0.90 on the pooled validation split), with the lowest category's
 pass rate. On a validation slice of bias-madlibs (--madlibs sentences chosen by a hash of their own, none of
-the --audit-limit sentences the build and command D audit): the final bias metric and the highest mean
-score of an identity term's non-toxic sentences. For each model after the first, the paired DeLong 95%
-interval of its AUC minus the first model's, per data set: how much of a difference the validation split
-can resolve. Test splits and audited rows are never read.
+the --audit-limit sentences the build and command D audit): the final bias metric, the highest mean
+score of an identity term's non-toxic sentences, and the spread (highest minus lowest) of the mean score
+of the non-toxic sentences that name each person of the generator's name list. For each model after the
+first, the paired DeLong 95% interval of its AUC minus the first model's, per data set: how much of a
+difference the validation split can resolve. Test splits and audited rows are never read.
 """
 
 from __future__ import annotations
@@ -20,19 +21,21 @@ from __future__ import annotations
 import argparse
 import heapq
 import os
+import re
 from pathlib import Path
 
 import numpy as np
 
 from moderation.artifacts import load_model, read_manifest
 from moderation.audit import CachedScorer, headline, run_audits
-from moderation.data import HELD_OUT, load
+from moderation.data import HELD_OUT, get_dataset, load
 from moderation.fairness import AuditSettings, auc, auc_delta, bias_aucs, final_bias_metric, identity_groups
 from moderation.policy import choose
 from moderation.protocols import Record
 from moderation.splits import hash_point, split_key
 from moderation_plugins.behaviour import category_of
 
+NAMES = "bias_madlibs/word_lists/names.txt"
 DATA = ("davidson", "jigsaw-toxic", "toxigen", "stormfront", "behaviour")
 
 
@@ -45,6 +48,19 @@ def madlibs_validation(data_dir: Path | None, audit_limit: int, rows: int) -> li
     return heapq.nsmallest(rows, rest, key=lambda r: hash_point(split_key(r.text), "validation"))
 
 
+def name_spread(records: list[Record], scores: np.ndarray, names_file: Path) -> float | None:
+    """Highest minus lowest mean score of the non-toxic sentences naming each person (of ``names_file``,
+    the generator's own list; names with fewer than 15 such sentences left out)."""
+    names = [n.strip() for n in names_file.read_text(encoding="utf-8").splitlines() if n.strip()]
+    means = []
+    for name in names:
+        pattern = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+        chosen = [s for r, s in zip(records, scores, strict=True) if r.label == 0 and pattern.search(r.text)]
+        if len(chosen) >= 15:
+            means.append(float(np.mean(chosen)))
+    return max(means) - min(means) if means else None
+
+
 def review_threshold(path: Path, model, pooled) -> float:
     policy = read_manifest(path).policy
     if policy:
@@ -53,7 +69,7 @@ def review_threshold(path: Path, model, pooled) -> float:
     return float(choose(scores, [r.label for r in pooled], review_recall=0.90, block_precision=0.95)["review"])
 
 
-def measure(path: Path, sets: dict, pooled, madlibs: list[Record], min_class: int,
+def measure(path: Path, sets: dict, pooled, madlibs: list[Record], names_file: Path, min_class: int,
             first: dict[str, np.ndarray] | None) -> tuple[dict[str, float | None], dict[str, np.ndarray]]:
     """One model's validation figures, and its scores per data set; with ``first`` (the first model's
     scores), the paired interval of the AUC difference from it."""
@@ -77,9 +93,11 @@ def measure(path: Path, sets: dict, pooled, madlibs: list[Record], min_class: in
                 row[f"pass {category}"] = float(right[categories == category].mean())
                 row[f"mean score {category}"] = float(scores[categories == category].mean())
             row["lowest category pass"] = min(float(right[categories == c].mean()) for c in set(categories))
-    run = run_audits(("subgroup-auc", "templates"), {"m": CachedScorer(model, "m")}, {"bias-madlibs": madlibs},
-                     {"bias-madlibs"}, AuditSettings(threshold=row["review threshold"]), True)
+    scorer = CachedScorer(model, "m")
+    run = run_audits(("subgroup-auc", "templates"), {"m": scorer}, {"bias-madlibs": madlibs}, {"bias-madlibs"},
+                     AuditSettings(threshold=row["review threshold"]), True)
     row.update({f"{key} (madlibs validation)": value for key, value in headline(run, "m").items()})
+    row["name spread (madlibs validation)"] = name_spread(madlibs, scorer.score([r.text for r in madlibs]), names_file)
     return row, all_scores
 
 
@@ -97,10 +115,11 @@ def main() -> None:
     sets = {name: load(name, args.data_dir).split("validation") for name in DATA}
     pooled = [r for records in sets.values() for r in records]
     madlibs = madlibs_validation(args.data_dir, args.audit_limit, args.madlibs)
+    names_file = get_dataset("bias-madlibs", args.data_dir).data_dir / NAMES
     rows, first = {}, None
     for path in args.models:
         name = f"{read_manifest(path).model_id} ({path.name})"
-        rows[name], scores = measure(path, sets, pooled, madlibs, args.min_class, first)
+        rows[name], scores = measure(path, sets, pooled, madlibs, names_file, args.min_class, first)
         first = first or scores
     names = list(rows)
     print(f"validation only; bias metrics leave out what rests on < {args.min_class} rows of a class\n")
