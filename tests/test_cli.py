@@ -9,15 +9,21 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from moderation.cli import VERBS
 from tests.conftest import BIN, invoke_cli, run_cli
 
-HEAVY = ("pandas", "scipy", "sklearn", "torch", "transformers")
+HEAVY = ("pandas", "scipy", "sklearn", "skops", "torch", "transformers")
 
 
-def test_help_imports_no_heavy_library():
-    code = ("import sys; from moderation.cli import main\n"
-            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+# Every command imports every plugin to register it: a plugin importing scikit-learn or skops at its top
+# made each command seconds slower to start (skops.io alone took 5 s, and pulled in torch).
+@pytest.mark.parametrize("step", ["try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n",
+                                  "from moderation.plugins import get_registry; get_registry().names('student')\n"],
+                         ids=["help", "registering every plugin"])
+def test_help_and_plugin_registration_import_no_heavy_library(step):
+    code = ("import sys; from moderation.cli import main\n" + step +
             f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
@@ -167,3 +173,4 @@ def test_a_command_run_in_process_leaves_warnings_logging_and_environment_as_it_
         assert result.exit_code == 0, result.output
         assert (warnings.showwarning, list(warnings.filters), list(root.handlers), root.level) == before, flags
         assert "TQDM_DISABLE" not in os.environ
+
