@@ -277,7 +277,6 @@ def test_templates_only_run_on_template_sets():
     assert ran.results["templates"].tables["terms"]
 
 
-
 def test_headline_takes_each_models_own_figures_from_the_audits_that_ran():
     records, scores = template_rows()
     shifted = {text: min(score + 0.2, 1.0) for text, score in scores.items()}
@@ -290,6 +289,7 @@ def test_headline_takes_each_models_own_figures_from_the_audits_that_ran():
     assert headline(run, "n")["max term score"] == pytest.approx(0.9)
     assert headline(run_audits(["templates"], scorers, {"madlibs": records}, ["madlibs"],
                                AuditSettings(min_slice=1), True), "m") == pytest.approx({"max term score": 0.7})
+
 
 # --- amplification --------------------------------------------------------------------------------------
 

@@ -173,4 +173,3 @@ def test_a_command_run_in_process_leaves_warnings_logging_and_environment_as_it_
         assert result.exit_code == 0, result.output
         assert (warnings.showwarning, list(warnings.filters), list(root.handlers), root.level) == before, flags
         assert "TQDM_DISABLE" not in os.environ
-
