@@ -79,12 +79,13 @@ def distinct_copies(records: Sequence[Record], copies: int, rewrite: Callable[[R
 
 
 COPY_MARK = "~cf"
+SWAP_SOURCE = "+swap"
 
 
 def source_id(record: Record) -> str | None:
-    """The id of the row a swapped copy was made from; None for a row that is not one."""
-    head, mark, _ = record.id.rpartition(COPY_MARK)
-    return head if mark else None
+    """The id of the row a swapped copy was made from; None for a row that is not one (a perturbed copy
+    of a swapped copy included: its source ends in ``+perturb`` and it learns the teacher's score alone)."""
+    return record.id.rpartition(COPY_MARK)[0] if record.source.endswith(SWAP_SOURCE) else None
 
 
 def counterfactuals(records: Sequence[Record], copies: int = 1, *, avoid: set[str] = frozenset()) -> list[Record]:
@@ -99,7 +100,7 @@ def counterfactuals(records: Sequence[Record], copies: int = 1, *, avoid: set[st
                                            avoid):
         new_terms = match_terms(text)
         out.append(dataclasses.replace(record, id=f"{record.id}{COPY_MARK}{n + 1}", text=text, terms=new_terms,
-                                       identities=groups_of(new_terms), source=f"{record.source}+swap",
+                                       identities=groups_of(new_terms), source=f"{record.source}{SWAP_SOURCE}",
                                        group=record.group or row_key(record)))
     return out
 

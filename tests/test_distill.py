@@ -302,6 +302,16 @@ def test_swapped_copies_can_learn_their_source_rows_target(default_model, tmp_pa
     assert all(source[r.id] == teacher[source_id(r)] for r in copies)
     assert all(source[r.id] == teacher[r.id] for r in by_source.records if source_id(r) is None)
     assert any(teacher[r.id] != teacher[source_id(r)] for r in copies)  # the teacher did score copies differently
+    # A perturbed copy of a swapped copy is no swapped copy: unlabeled, it learns the teacher's score alone.
+    with_perturbed = transfer_records(data, augment=2, perturb=1)
+    label(default_model, with_perturbed, tmp_path / "p.parquet", cache_path=tmp_path / "c.sqlite")
+    perturbed_labels = pd.read_parquet(tmp_path / "p.parquet")
+    perturbed = transfer_set(data, perturbed_labels, alpha=0.5, rows=with_perturbed, swap_targets="source")
+    scores = dict(zip(perturbed_labels["text_hash"], perturbed_labels["score"], strict=True))
+    of_copies = [(r, t) for r, t in zip(perturbed.records, perturbed.targets, strict=True)
+                 if r.source.endswith("+swap+perturb")]
+    assert of_copies and all(source_id(r) is None for r, _ in of_copies)
+    assert all(t == pytest.approx(scores[text_hash(r.text)]) for r, t in of_copies)
     with pytest.raises(InputError, match="swap targets 'gold' is not one of teacher, source"):
         transfer_set(data, labels, alpha=0.5, rows=records, swap_targets="gold")
     report = json.loads(invoke_cli("distill", "--teacher", str(default_model), "--student", "tfidf-lr", "--data",
