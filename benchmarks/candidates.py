@@ -89,10 +89,11 @@ def measure(path: Path, sets: dict, pooled, madlibs: list[Record], names_file: P
         if name == "behaviour":
             categories = np.array([category_of(r) for r in records])
             right = (scores >= row["review threshold"]) == (labels == 1)
-            for category in dict.fromkeys(categories):
-                row[f"pass {category}"] = float(right[categories == category].mean())
+            passes = {c: float(right[categories == c].mean()) for c in dict.fromkeys(categories)}
+            for category, rate in passes.items():
+                row[f"pass {category}"] = rate
                 row[f"mean score {category}"] = float(scores[categories == category].mean())
-            row["lowest category pass"] = min(float(right[categories == c].mean()) for c in set(categories))
+            row["lowest category pass"] = min(passes.values())
     scorer = CachedScorer(model, "m")
     run = run_audits(("subgroup-auc", "templates"), {"m": scorer}, {"bias-madlibs": madlibs}, {"bias-madlibs"},
                      AuditSettings(threshold=row["review threshold"]), True)
