@@ -76,7 +76,9 @@ def generate(spec: dict[str, Any]) -> Iterator[tuple[str, str, int, str]]:
                 for i, (adj, plural, noun) in enumerate(spec["identities"]):
                     if noun == "-" and "{noun}" in template:  # "a female woman": the adjective is the noun
                         continue
-                    text = _fill(template, {"group": plural, "adj": adj, "noun": noun or NOUNS[(i + t) % 3]})
+                    names = fillers["name"]  # a person's name beside the identity: names must not move a score
+                    text = _fill(template, {"group": plural, "adj": adj, "noun": noun or NOUNS[(i + t) % 3],
+                                            "name": names[(i * 7 + t) % len(names)]})
                     if category == "evasion":
                         text = _capitalise(evade(text, spec["evasion_words"], i + t))
                     yield f"behaviour-{category}-{t}-{i}", text, body["label"], group
@@ -87,7 +89,7 @@ def generate(spec: dict[str, Any]) -> Iterator[tuple[str, str, int, str]]:
 
 
 class BehaviourDataset:
-    """About 19,600 generated rows in 12 categories (64 templates each); whole templates held out as the test part."""
+    """About 27,400 generated rows in 12 categories (64-72 templates each); whole templates held out (test part)."""
 
     name = "behaviour"
     license = "MIT (written for this project)"

@@ -46,6 +46,15 @@ def test_labels_follow_the_category(behaviour):
     assert all(r.label == (category_of(r) in toxic) for r in behaviour.records)
 
 
+def test_identity_templates_name_many_people(behaviour):
+    """A name beside an identity varies across the identities, so a name cannot stand for an answer."""
+    named = [r for r in behaviour.records
+             if r.group == "behaviour/identity_benign/64"]  # "{name} is {adj} and one of the kindest ..."
+    first_words = {r.text.split(" ")[0] for r in named}
+    assert len(named) == 44 and len(first_words) >= 30
+    assert not any("{" in r.text for r in behaviour.records)
+
+
 def test_evasion_respells_only_the_attack_words():
     assert evade("Kill all Muslims.", ["kill"], 0) == "k1ll all Muslims."
     assert evade("Kill all Muslims.", ["kill"], 1) == "k i l l all Muslims."
