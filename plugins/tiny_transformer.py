@@ -26,6 +26,9 @@ from moderation.scoring import check_targets
 WEIGHTS_FILE = "tiny_transformer.safetensors"
 CONFIG_FILE = "tiny_transformer.json"
 LOSSES = ("bce", "logit-mse")
+# How a comment longer than max_length tokens is scored: its first window alone, or the mean or the highest
+# score of overlapping windows that cover it all (each overlaps the next by half).
+LONG_TEXT = ("truncate", "window-mean", "window-max")
 
 
 class TinyTransformerStudent:
@@ -36,14 +39,18 @@ class TinyTransformerStudent:
 
     def __init__(self, base: str | Path | None = None, dim: int = 192, layers: int = 2, heads: int = 4,
                  ffn: int = 512, dropout: float = 0.1, max_length: int = 64, max_steps: int = 4000,
-                 batch_size: int = 64, learning_rate: float = 1e-3, loss: str = "bce", seed: int = 0) -> None:
+                 batch_size: int = 64, learning_rate: float = 1e-3, loss: str = "bce", seed: int = 0,
+                 long_text: str = "truncate") -> None:
         if loss not in LOSSES:
             raise InputError(f"loss {loss!r} is not one of {', '.join(LOSSES)}")
+        if long_text not in LONG_TEXT:
+            raise InputError(f"long_text {long_text!r} is not one of {', '.join(LONG_TEXT)}")
         if dim % heads:
             raise InputError(f"dim {dim} must be a multiple of heads {heads}")
         self.params = {"base": None if base is None else str(base), "dim": dim, "layers": layers, "heads": heads,
                        "ffn": ffn, "dropout": dropout, "max_length": max_length, "max_steps": max_steps,
-                       "batch_size": batch_size, "learning_rate": learning_rate, "loss": loss, "seed": seed}
+                       "batch_size": batch_size, "learning_rate": learning_rate, "loss": loss, "seed": seed,
+                       "long_text": long_text}
         self.base = resolve_base(base)
         self.tokenizer, embeddings = _base_parts(self.base)
         self.model = _network(embeddings, self.params)
@@ -51,10 +58,6 @@ class TinyTransformerStudent:
     @property
     def n_parameters(self) -> int:
         return sum(p.numel() for p in self.model.parameters())
-
-    def _encode(self, texts: Sequence[str]) -> Any:
-        return self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.params["max_length"],
-                              return_tensors="pt")
 
     def fit(self, texts: Sequence[str], soft_targets: Sequence[float],
             sample_weight: Sequence[float] | None = None) -> TinyTransformerStudent:
@@ -94,15 +97,42 @@ class TinyTransformerStudent:
         return self
 
     def score(self, texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.empty(0)
+        pieces, owner = self._pieces(texts)
+        scores = self._score_pieces(pieces)
+        if self.params["long_text"] == "window-max":
+            out = np.full(len(texts), -np.inf)
+            np.maximum.at(out, owner, scores)
+            return out
+        # "truncate" has one piece per text, so its mean is that piece's score
+        return np.bincount(owner, scores, len(texts)) / np.bincount(owner, minlength=len(texts))
+
+    def _pieces(self, texts: list[str]) -> tuple[list[list[int]], np.ndarray]:
+        """Token ids to score, each within max_length, and the text each belongs to: a text's first window
+        ("truncate"), or windows over all of it, each starting half a window after the one before."""
+        width = self.params["max_length"] - 2  # room for the [CLS] and [SEP] ids
+        step = width // 2
+        ids = self.tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
+        first, last = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id
+        pieces, owner = [], []
+        for i, tokens in enumerate(ids):
+            end = 1 if self.params["long_text"] == "truncate" else max(1, len(tokens) - width + step)
+            for start in range(0, end, step):
+                pieces.append([first, *tokens[start : start + width], last])
+                owner.append(i)
+        return pieces, np.array(owner, dtype=np.int64)
+
+    def _score_pieces(self, pieces: list[list[int]]) -> np.ndarray:
         import torch
 
-        texts = list(texts)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths: less padding
-        out = np.empty(len(texts), dtype=np.float64)
+        order = sorted(range(len(pieces)), key=lambda i: len(pieces[i]))  # similar lengths: less padding
+        out = np.empty(len(pieces), dtype=np.float64)
         with torch.inference_mode():
             for start in range(0, len(order), 128):
                 idx = order[start : start + 128]
-                inputs = self._encode([texts[i] for i in idx])
+                inputs = self.tokenizer.pad({"input_ids": [pieces[i] for i in idx]}, return_tensors="pt")
                 logits = self.model(inputs["input_ids"], inputs["attention_mask"])
                 out[idx] = torch.sigmoid(logits).double().numpy()
         return out

@@ -57,11 +57,32 @@ def test_tiny_transformer_scores_through_the_folded_table_as_through_the_project
     net = student.model
     folded = student.score(TEXTS)
     assert net.table is not None
-    ids = student._encode(TEXTS[:6])["input_ids"]
+    ids = student.tokenizer(TEXTS[:6], padding=True, return_tensors="pt")["input_ids"]
     assert torch.allclose(net.projected(ids), net.project(net.words(ids)), atol=1e-5)
     student.fit(TEXTS, [1 - t for t in SOFT])  # training again must not score through a stale table
     assert not np.allclose(student.score(TEXTS), folded, atol=1e-3)
     assert torch.allclose(net.table, net.project(net.words.weight), atol=1e-5)
+
+
+def test_tiny_transformer_scores_long_comments_by_truncation_or_by_windows(tiny_encoder, tmp_path):
+    student = TinyTransformerStudent(base=tiny_encoder, dim=32, layers=1, ffn=64, max_steps=40, max_length=8)
+    student.fit(TEXTS, SOFT)
+    long = " ".join(["lovely day"] * 6 + ["you idiot moron"])  # the insult lies past the first 6 tokens
+    tokens = student.tokenizer(long, add_special_tokens=False)["input_ids"]
+    windows = [student.tokenizer.decode(tokens[i : i + 6]) for i in range(0, len(tokens) - 3, 3)]
+    by_window = student.score(windows)
+    short = TEXTS[:6]
+    first = student.score([student.tokenizer.decode(tokens[:6])])[0]
+    assert student.score([long])[0] == pytest.approx(first)  # truncate: the first window alone
+    for mode, expected in (("window-mean", by_window.mean()), ("window-max", by_window.max())):
+        student.params["long_text"] = mode
+        assert student.score([long])[0] == pytest.approx(expected, abs=1e-6), mode
+        assert np.allclose(student.score(short), student.score(short[::-1])[::-1])
+    assert by_window.max() > first  # the last window holds the insult the first one never sees
+    save_model(student, tmp_path / "s", kind="student")  # the mode is saved with the model
+    assert load_model(tmp_path / "s").score([long])[0] == pytest.approx(by_window.max(), abs=5e-3)
+    with pytest.raises(ValueError, match="long_text"):
+        TinyTransformerStudent(base=tiny_encoder, long_text="middle")
 
 
 def test_a_torch_students_manifest_records_the_thread_count_it_trained_with(tiny_encoder, tmp_path):

@@ -49,7 +49,8 @@ AUDIT_LIMIT = 10_000  # rows of each audited data set, by hash: bias-madlibs has
 TEACHER = {"teacher": "minilm-lora", "steps": 1500, "max_length": 64, "augment": 1, "base": None,
            "target_modules": None, "oversample": {"stormfront": 2}}
 STUDENT = {"student": "tiny-transformer", "alpha": 0.5, "augment": 2, "perturb": 0, "oversample": {},
-           "params": {"max_steps": 6000, "dim": 128, "ffn": 384, "layers": 2, "max_length": 64}}
+           "params": {"max_steps": 6000, "dim": 128, "ffn": 384, "layers": 2, "max_length": 64,
+                      "long_text": "window-mean"}}
 POLICY = {"review_recall": 0.90, "block_precision": 0.95}
 
 
