@@ -105,6 +105,15 @@ def _behaviour(tables: Mapping[str, list[dict[str, Any]]], models: Sequence[str]
     return _table(["category (held-out templates)", "expected", "rows", "pass: student", "pass: teacher"], out)
 
 
+def long_text_scope(params: Mapping[str, Any]) -> str:
+    """What the student does with a comment longer than it reads at once (``long_text``, tiny-transformer)."""
+    tokens = params.get("max_length", 64)
+    if params.get("long_text", "truncate") == "truncate":
+        return f"very long texts (only the first {tokens} tokens are read)"
+    return (f"attacks inside long friendly texts (a comment longer than {tokens} tokens is scored over overlapping "
+            f"windows, {params['long_text']}, and one hostile sentence among friendly ones is seldom flagged)")
+
+
 def render_default_card(student: Manifest, teacher: Manifest, evaluation: Mapping[str, Any],
                         policy: Mapping[str, Any], report: Mapping[str, Any], build: Mapping[str, Any],
                         data: LoadedData) -> str:
@@ -128,8 +137,8 @@ the user's own validation data.
 
 ## Out of scope
 - Decisions about people without human review (bans, legal or employment decisions).
-- Languages other than English; very long texts (only the first {build['student']['params'].get('max_length', 64)}
-  tokens are read); images, links or context outside the comment.
+- Languages other than English; {long_text_scope(build['student']['params'])}; images, links or context outside
+  the comment.
 - Judging whether a statement is true, or detecting spam, misinformation or self-harm.
 
 ## Training data

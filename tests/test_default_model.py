@@ -10,6 +10,7 @@ import pytest
 from moderation.artifacts import load_model, read_manifest
 from moderation.defaults import SHIPPED_MODEL, ensure_default_model
 from moderation.evaluation import size_bytes
+from moderation.model_card import long_text_scope
 from moderation.policy import recommended
 from tests.conftest import invoke_cli
 
@@ -41,3 +42,9 @@ def test_score_uses_the_models_recommended_policy_unless_overridden():
     forced = json.loads(invoke_cli("score", "--json", "--review-threshold", "0", "--block-threshold", "1",
                                    PROMISES[0][0]).stdout)
     assert forced["decision"] == "review" and forced["thresholds"] == {"review": 0.0, "block": 1.0}
+
+
+def test_the_card_says_how_a_long_comment_is_read():
+    assert "only the first 64 tokens" in long_text_scope({"max_length": 64})
+    windows = long_text_scope({"max_length": 64, "long_text": "window-mean"})
+    assert "overlapping windows, window-mean" in windows and "seldom flagged" in windows
