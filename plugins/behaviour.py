@@ -69,6 +69,7 @@ def _fill(template: str, slots: dict[str, str]) -> str:
 def generate(spec: dict[str, Any]) -> Iterator[tuple[str, str, int, str]]:
     """(id, text, label, group) for every row, in a fixed order."""
     fillers = spec["fillers"]
+    names = fillers["name"]  # also beside an identity: a person's name must not move a score
     for category, body in spec["categories"].items():
         for t, template in enumerate(body["templates"]):
             group = f"{PREFIX}{category}/{t}"
@@ -76,7 +77,6 @@ def generate(spec: dict[str, Any]) -> Iterator[tuple[str, str, int, str]]:
                 for i, (adj, plural, noun) in enumerate(spec["identities"]):
                     if noun == "-" and "{noun}" in template:  # "a female woman": the adjective is the noun
                         continue
-                    names = fillers["name"]  # a person's name beside the identity: names must not move a score
                     text = _fill(template, {"group": plural, "adj": adj, "noun": noun or NOUNS[(i + t) % 3],
                                             "name": names[(i * 7 + t) % len(names)]})
                     if category == "evasion":
