@@ -189,19 +189,21 @@ def require_trainable(records: Sequence[Record], purpose: str) -> None:
                            "audit slices can never be trained, labeled or distilled on")
 
 
-def row_key(record: Record) -> str:
-    """What decides a row's split: its group if it has one, else its normalised text."""
-    return f"group:{record.group}" if record.group else split_key(record.text)
+def row_key(record: Record, text_key: str | None = None) -> str:
+    """What decides a row's split: its group if it has one, else its normalised text (``text_key``, its
+    ``split_key`` when the caller already has it)."""
+    return f"group:{record.group}" if record.group else text_key or split_key(record.text)
 
 
-def _assign(record: Record, plan: SplitPlan) -> str:
+def _assign(record: Record, plan: SplitPlan, text_key: str) -> str:
     if plan.audit_only:
         return HELD_OUT
     if plan.assign is not None:
         return plan.assign(record)
-    if record.identities and hash_point(row_key(record), "audit") < AUDIT_FRACTION:
+    key = row_key(record, text_key)
+    if record.identities and hash_point(key, "audit") < AUDIT_FRACTION:
         return HELD_OUT
-    return assign_split(row_key(record), plan.fractions())
+    return assign_split(key, plan.fractions())
 
 
 def _hold_out_groups(records: list[Record]) -> list[Record]:
@@ -229,7 +231,8 @@ def _canonical(items: Iterable[tuple[Record | Rejected, SplitPlan]], report: Dat
         if not isinstance(item.text, str) or not item.text.strip():
             report.problem("empty_texts", where, "empty text")
             continue
-        key = hashlib.sha256(split_key(item.text).encode()).digest()  # 32 bytes a row, not the text
+        text_key = split_key(item.text)
+        key = hashlib.sha256(text_key.encode()).digest()  # 32 bytes a row, not the text
         if key in seen_texts:
             report.problem("duplicate_texts", where, "same text as an earlier row (once case, punctuation, RT "
                            "markers, mentions and URLs are set aside); first kept", item.text)
@@ -243,7 +246,7 @@ def _canonical(items: Iterable[tuple[Record | Rejected, SplitPlan]], report: Dat
         lexicon_terms = match_terms(item.text)
         identities = tuple(sorted(set(item.identities) | set(groups_of(lexicon_terms))))
         record = dataclasses.replace(item, id=record_id, identities=identities, terms=item.terms or lexicon_terms)
-        yield dataclasses.replace(record, split=_assign(record, plan))
+        yield dataclasses.replace(record, split=_assign(record, plan, text_key))
 
 
 def get_dataset(name: str, data_dir: str | Path | None = None, **params: Any) -> Dataset:
