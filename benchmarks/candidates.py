@@ -1,19 +1,21 @@
 """Candidate default models side by side on validation only: how a new build is kept or dropped.
 
 Run: python benchmarks/candidates.py moderation/models/default runs/build3/student [more saved models ...]
-         [--data-dir ../shared/data] [--min-class 10] [--madlibs 10000] [--audit-limit 10000]
+         [--data-dir ../shared/data] [--min-class 10] [--madlibs 10000] [--buried 500] [--audit-limit 10000]
 
 Per model, on the validation split of each data set: ROC-AUC; the Jigsaw final bias metric over the rows
 that mention an identity (metrics resting on fewer than --min-class rows of a class left out); and on the
 behaviour set's validation templates: ROC-AUC, the mean score per category, and the pass rate per category
 at the model's recommended review threshold (its manifest's policy; for a model without one, the
 threshold the build would choose: recall >= 0.90 on the pooled validation split), with the lowest category's
-pass rate. On a validation slice of bias-madlibs (--madlibs sentences chosen by a hash of their own, none of
-the --audit-limit sentences the build and command D audit): the final bias metric, the highest mean
-score of an identity term's non-toxic sentences, and the spread (highest minus lowest) of the mean score
-of the non-toxic sentences that name each person of the generator's name list. For each model after the
-first, the paired DeLong 95% interval of its AUC minus the first model's, per data set: how much of a
-difference the validation split can resolve. Test splits and audited rows are never read.
+pass rate; and the share of --buried toxic behaviour sentences flagged alone and once buried in an excerpt
+of a friendly jigsaw-toxic validation comment (moderation.burying). On a validation slice of bias-madlibs
+(--madlibs sentences chosen by a hash of their own, none of the --audit-limit sentences the build and
+command D audit): the final bias metric, the highest mean score of an identity term's non-toxic sentences,
+and the spread (highest minus lowest) of the mean score of the non-toxic sentences that name each person
+of the generator's name list. For each model after the first, the paired DeLong 95% interval of its AUC
+minus the first model's, per data set: how much of a difference the validation split can resolve. Test
+splits and audited rows are never read.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import numpy as np
 
 from moderation.artifacts import load_model, read_manifest
 from moderation.audit import CachedScorer, headline, run_audits
+from moderation.burying import buried
 from moderation.data import HELD_OUT, get_dataset, load
 from moderation.fairness import AuditSettings, auc, auc_delta, bias_aucs, final_bias_metric, identity_groups
 from moderation.policy import choose
@@ -61,6 +64,16 @@ def name_spread(records: list[Record], scores: np.ndarray, names_file: Path) -> 
     return max(means) - min(means) if means else None
 
 
+def buried_pairs(sets: dict[str, list[Record]], rows: int) -> tuple[list[str], list[str]]:
+    """``rows`` toxic behaviour validation sentences (by hash), each alone and buried in an excerpt of a
+    friendly jigsaw-toxic validation comment (``moderation.burying``): does the attack still decide?"""
+    attacks = heapq.nsmallest(rows, (r for r in sets["behaviour"] if r.label == 1),
+                              key=lambda r: hash_point(r.id, "buried"))
+    copies = buried([*attacks, *sets["jigsaw-toxic"]], share=1.0)
+    alone = {r.id: r.text for r in attacks}
+    return [alone[c.id.rpartition("~b")[0]] for c in copies], [c.text for c in copies]
+
+
 def review_threshold(path: Path, model, pooled) -> float:
     policy = read_manifest(path).policy
     if policy:
@@ -70,7 +83,8 @@ def review_threshold(path: Path, model, pooled) -> float:
 
 
 def measure(path: Path, sets: dict, pooled, madlibs: list[Record], names_file: Path, min_class: int,
-            first: dict[str, np.ndarray] | None) -> tuple[dict[str, float | None], dict[str, np.ndarray]]:
+            first: dict[str, np.ndarray] | None,
+            pairs: tuple[list[str], list[str]]) -> tuple[dict[str, float | None], dict[str, np.ndarray]]:
     """One model's validation figures, and its scores per data set; with ``first`` (the first model's
     scores), the paired interval of the AUC difference from it."""
     model = load_model(path)
@@ -94,6 +108,8 @@ def measure(path: Path, sets: dict, pooled, madlibs: list[Record], names_file: P
                 row[f"pass {category}"] = rate
                 row[f"mean score {category}"] = float(scores[categories == category].mean())
             row["lowest category pass"] = min(passes.values())
+    for where, texts in zip(("alone", "buried"), pairs, strict=True):
+        row[f"pass attacks {where} ({len(texts)})"] = float((model.score(texts) >= row["review threshold"]).mean())
     scorer = CachedScorer(model, "m")
     run = run_audits(("subgroup-auc", "templates"), {"m": scorer}, {"bias-madlibs": madlibs}, {"bias-madlibs"},
                      AuditSettings(threshold=row["review threshold"]), True)
@@ -108,6 +124,8 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--min-class", type=int, default=10)
     parser.add_argument("--madlibs", type=int, default=10_000, help="bias-madlibs validation sentences.")
+    parser.add_argument("--buried", type=int, default=500,
+                        help="Toxic behaviour validation sentences scored alone and buried in friendly text.")
     parser.add_argument("--audit-limit", type=int, default=10_000,
                         help="bias-madlibs sentences the test audits read (by hash), kept out of validation.")
     args = parser.parse_args()
@@ -117,10 +135,11 @@ def main() -> None:
     pooled = [r for records in sets.values() for r in records]
     madlibs = madlibs_validation(args.data_dir, args.audit_limit, args.madlibs)
     names_file = get_dataset("bias-madlibs", args.data_dir).data_dir / NAMES
+    pairs = buried_pairs(sets, args.buried)
     rows, first = {}, None
     for path in args.models:
         name = f"{read_manifest(path).model_id} ({path.name})"
-        rows[name], scores = measure(path, sets, pooled, madlibs, names_file, args.min_class, first)
+        rows[name], scores = measure(path, sets, pooled, madlibs, names_file, args.min_class, first, pairs)
         first = first or scores
     names = list(rows)
     print(f"validation only; bias metrics leave out what rests on < {args.min_class} rows of a class\n")

@@ -127,8 +127,8 @@ def augment_lineage(copies: int) -> dict[str, object]:
     return {"copies": copies, "version": AUGMENT_VERSION}
 
 
-def augmented(records: Sequence[Record], copies: int, others: Sequence[Record]) -> list[Record]:
-    """``records`` followed by their counterfactual copies; none may equal a text of ``others``."""
+def augmented(records: Sequence[Record], copies: int, avoid: set[str]) -> list[Record]:
+    """``records`` followed by their counterfactual copies; none may have a split key in ``avoid``."""
     if copies <= 0:
         return list(records)
-    return list(records) + counterfactuals(records, copies, avoid={split_key(r.text) for r in others})
+    return list(records) + counterfactuals(records, copies, avoid=avoid)

@@ -90,6 +90,13 @@ def oversample_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return option(command)
 
 
+def bury_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    option = click.option("--bury", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+                          help="Share of the short toxic training rows also trained on set inside an excerpt "
+                               "of a friendly training row, label kept (moderation.burying; 0: none).")
+    return option(command)
+
+
 def oversample_counts(pairs: tuple[str, ...]) -> dict[str, int]:
     """``--oversample`` values as {data set: repeats}."""
     repeats = plugin_params(pairs)

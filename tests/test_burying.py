@@ -1,0 +1,79 @@
+"""Buried attacks: a short toxic row inside an excerpt of a friendly one, label kept, on its side of every split."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from moderation.burying import HOST_WORDS, MIN_HOST_WORDS, buried, bury
+from moderation.data import load, make_record
+from moderation.distill import transfer_records
+from moderation.splits import split_key
+from tests.conftest import invoke_cli
+
+HOST = ("I read the whole article twice. It was well argued and the photos were lovely. My family lived in that "
+        "town for years, and we still visit every summer. Thanks to the reporter for the careful work. Looking "
+        "forward to the next one.")
+SENTENCES = [s.strip() for s in HOST.replace(". ", ".\n").splitlines()]
+
+
+def train_row(id: str, text: str, toxicity: float):
+    return dataclasses.replace(make_record(id, text, toxicity, source="demo"), split="train")
+
+
+def test_the_attack_sits_whole_between_whole_sentences_of_the_host():
+    copies = [bury("Muslims are vermin", HOST, f"bury{n}") for n in range(30)]
+    assert copies == [bury("Muslims are vermin", HOST, f"bury{n}") for n in range(30)]
+    for copy in copies:
+        before, _, after = copy.partition("Muslims are vermin.")
+        around = [s for s in (before + after).replace(". ", ".\n").splitlines() if s.strip()]
+        assert all(s.strip() in SENTENCES for s in around)  # no host sentence is cut: each is far under the limit
+        assert sum(len(s.split()) for s in around) <= HOST_WORDS[1]
+    assert any(c.startswith("Muslims") for c in copies) and any(c.endswith("vermin.") for c in copies)
+    assert any(not c.startswith("Muslims") and not c.endswith("vermin.") for c in copies)
+    assert len(set(copies)) > 10
+
+
+def test_one_long_sentence_is_cut_to_the_word_limit():
+    host = " ".join(f"w{i}" for i in range(80))
+    copy = bury("you idiot!", host, "bury0")
+    assert "you idiot!" in copy and len(copy.split()) <= HOST_WORDS[1] + 2
+
+
+def test_only_short_toxic_rows_are_buried_and_only_in_long_friendly_rows():
+    attack = train_row("a", "you are a worthless idiot", 0.9)
+    long_attack = train_row("la", " ".join(["idiot"] * 30), 1.0)
+    friendly = train_row("f", HOST, 0.0)
+    short_friendly = train_row("sf", "what a lovely day", 0.0)
+    mild = train_row("m", HOST.replace("lovely", "awful"), 0.3)  # not toxic, but not friendly enough to host
+    copies = buried([attack, long_attack, friendly, short_friendly, mild], share=1.0)
+    assert [c.id for c in copies] == ["a~b1"]
+    copy = copies[0]
+    assert "you are a worthless idiot." in copy.text and len(copy.text.split()) > MIN_HOST_WORDS // 2
+    assert (copy.label, copy.toxicity, copy.split, copy.source) == (1, 0.9, "train", "demo+bury")
+    assert copy.group == split_key(attack.text)  # it goes wherever its attack goes
+    assert buried([attack, short_friendly], share=1.0) == []  # no host: no copy
+    assert buried([attack, friendly], share=0.0) == []
+
+
+def test_the_share_of_attacks_buried_and_texts_to_avoid():
+    hosts = [train_row(f"h{i}", f"{HOST} Reply number {i}.", 0.0) for i in range(5)]
+    attacks = [train_row(f"a{i}", f"attack number {i}, you moron", 1.0) for i in range(400)]
+    half = buried(attacks + hosts, share=0.5)
+    assert 150 < len(half) < 250
+    assert {c.id for c in half} <= {c.id for c in buried(attacks + hosts, share=0.8)}  # a larger share adds rows
+    first = buried([attacks[0], *hosts], share=1.0)[0]
+    assert buried([attacks[0], *hosts], share=1.0, avoid={split_key(first.text)}) == []
+
+
+def test_buried_copies_join_the_transfer_set_and_the_lineage(default_model, tmp_path):
+    data = load("demo")
+    plain, with_buried = transfer_records(data), transfer_records(data, bury=1.0)
+    copies = [r for r in with_buried if r.source.endswith("+bury")]
+    assert copies and len(with_buried) == len(plain) + len(copies)
+    assert all(r.label == 1 and r.split in ("train", "unlabeled") for r in copies)
+    out = tmp_path / "student"
+    report = json.loads(invoke_cli("distill", "--teacher", str(default_model), "--student", "tfidf-lr", "--data",
+                                   "demo", "--out", str(out), "--cache", str(tmp_path / "c.sqlite"), "--bury",
+                                   "0.5", "--json").stdout)
+    assert report["lineage"]["bury"] == {"share": 0.5, "version": "1"}
