@@ -69,7 +69,7 @@ def buried_pairs(sets: dict[str, list[Record]], rows: int) -> tuple[list[str], l
     friendly jigsaw-toxic validation comment (``moderation.burying``): does the attack still decide?"""
     attacks = heapq.nsmallest(rows, (r for r in sets["behaviour"] if r.label == 1),
                               key=lambda r: hash_point(r.id, "buried"))
-    copies = buried([*attacks, *sets["jigsaw-toxic"]], share=1.0)
+    copies = buried([*attacks, *(r for r in sets["jigsaw-toxic"] if r.label == 0)], share=1.0)
     alone = {r.id: r.text for r in attacks}
     return [alone[c.id.rpartition("~b")[0]] for c in copies], [c.text for c in copies]
 
