@@ -1,9 +1,9 @@
 """Buried attacks for training sets: a short toxic row set inside an excerpt of a friendly one.
 
 A comment that carries an attack is toxic whatever surrounds it, but a model trained on whole short
-attacks learns that an attack is a short text. Measured on the shipped default (docs/figures.md): a
-behaviour attack sentence it flags 89 % of the time alone is flagged 1-5 % of the time once 30 or more
-words of a friendly comment surround it, even inside the 64 tokens it reads. Each copy here puts a short
+attacks learns that an attack is a short text. Measured on validation (benchmarks/candidates.py): the
+shipped default flags 95 % of toxic behaviour sentences alone and 18 % once 15 to 35 words of a friendly
+jigsaw-toxic comment surround them, all inside the 64 tokens it reads. Each copy here puts a short
 toxic training row at a sentence boundary of a friendly training row's excerpt, short enough for the
 whole copy to fit in one student window, and keeps the toxic row's label, toxicity, split and group: it
 teaches that the attack decides, and it can never cross into validation, test or audits.
