@@ -94,6 +94,7 @@ def test_batch_keeps_order_and_queues_only_flagged(app, client, auth):
     ({"text": "a", "texts": ["b"]}, "exactly one of"),
     ({}, "exactly one of"),
     ({"comment": "hello"}, "Unknown field(s) comment"),
+    ({"\ud800": None}, "Unknown field(s) \\ud800"),  # a lone surrogate quoted back once broke the reply (500)
     (["a list"], "must be a JSON object"),
     ("just a string", "must be a JSON object"),
     (None, "must be a JSON object"),

@@ -18,6 +18,12 @@ def _json_error(error: HTTPException) -> Response:
     return response
 
 
+def _encodable(description: str | None) -> str | None:
+    """A description can quote what the client sent, lone surrogates included, which UTF-8 cannot encode:
+    those are written as escapes, so the reply is the 400 it should be, not a 500."""
+    return description.encode("utf-8", "backslashreplace").decode("utf-8") if description else description
+
+
 def _description(error: HTTPException) -> str:
     if isinstance(error, CSRFError):
         return "This form has expired or did not come from this site. Go back, reload the page and try again."
@@ -34,6 +40,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def handle(error: HTTPException) -> Response:
+        error.description = _encodable(error.description)
         if request.path.startswith(API_PREFIX):
             return _json_error(error)
         response = error.get_response()
