@@ -30,7 +30,7 @@ import numpy as np
 
 from moderation.artifacts import load_model, read_manifest
 from moderation.audit import CachedScorer, headline, run_audits
-from moderation.burying import buried
+from moderation.burying import BURIED_MARK, buried
 from moderation.data import HELD_OUT, get_dataset, load
 from moderation.fairness import AuditSettings, auc, auc_delta, bias_aucs, final_bias_metric, identity_groups
 from moderation.policy import choose
@@ -71,7 +71,7 @@ def buried_pairs(sets: dict[str, list[Record]], rows: int) -> tuple[list[str], l
                               key=lambda r: hash_point(r.id, "buried"))
     copies = buried([*attacks, *(r for r in sets["jigsaw-toxic"] if r.label == 0)], share=1.0)
     alone = {r.id: r.text for r in attacks}
-    return [alone[c.id.rpartition("~b")[0]] for c in copies], [c.text for c in copies]
+    return [alone[c.id.rpartition(BURIED_MARK)[0]] for c in copies], [c.text for c in copies]
 
 
 def review_threshold(path: Path, model, pooled) -> float:

@@ -28,6 +28,7 @@ MIN_HOST_WORDS = 20      # a friendly row shorter than this hides nothing
 HOST_WORDS = (15, 35)    # words of friendly text around the attack: with it, under a 64-token window
 FRIENDLY = 0.1           # the highest gold toxicity of a host row
 BURIED_SOURCE = "+bury"
+BURIED_MARK = "~b"       # a copy's id: its attack's id, this mark, the copy number
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -76,7 +77,7 @@ def buried(records: Sequence[Record], share: float, *, avoid: set[str] = frozens
     out = []
     for record, n, text in distinct_copies(attacks, 1, host_text, avoid):
         terms = match_terms(text)
-        out.append(dataclasses.replace(record, id=f"{record.id}~b{n + 1}", text=text, terms=terms,
+        out.append(dataclasses.replace(record, id=f"{record.id}{BURIED_MARK}{n + 1}", text=text, terms=terms,
                                        identities=groups_of(terms), source=f"{record.source}{BURIED_SOURCE}",
                                        group=record.group or row_key(record)))
     return out
