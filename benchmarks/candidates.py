@@ -8,7 +8,7 @@ that mention an identity (metrics resting on fewer than --min-class rows of a cl
 behaviour set's validation templates: ROC-AUC, the mean score per category, and the pass rate per category
 at the model's recommended review threshold (its manifest's policy; for a model without one, the
 threshold the build would choose: recall >= 0.90 on the pooled validation split), with the lowest category's
-pass rate; and the share of --buried toxic behaviour sentences flagged alone and once buried in an excerpt
+pass rate and the mean over the categories; and the share of --buried toxic behaviour sentences flagged alone and once buried in an excerpt
 of a friendly jigsaw-toxic validation comment (moderation.burying). On a validation slice of bias-madlibs
 (--madlibs sentences chosen by a hash of their own, none of the --audit-limit sentences the build and
 command D audit): the final bias metric, the highest mean score of an identity term's non-toxic sentences,
@@ -108,6 +108,7 @@ def measure(path: Path, sets: dict, pooled, madlibs: list[Record], names_file: P
                 row[f"pass {category}"] = rate
                 row[f"mean score {category}"] = float(scores[categories == category].mean())
             row["lowest category pass"] = min(passes.values())
+            row["mean category pass"] = float(np.mean(list(passes.values())))
     for where, texts in zip(("alone", "buried"), pairs, strict=True):
         row[f"pass attacks {where} ({len(texts)})"] = float((model.score(texts) >= row["review threshold"]).mean())
     scorer = CachedScorer(model, "m")
