@@ -3,19 +3,19 @@
 Run: python benchmarks/candidates.py moderation/models/default runs/build3/student [more saved models ...]
          [--data-dir ../shared/data] [--min-class 10] [--madlibs 10000] [--buried 500] [--audit-limit 10000]
 
-Per model, on the validation split of each data set: ROC-AUC; the Jigsaw final bias metric over the rows
-that mention an identity (metrics resting on fewer than --min-class rows of a class left out); and on the
-behaviour set's validation templates: ROC-AUC, the mean score per category, and the pass rate per category
-at the model's recommended review threshold (its manifest's policy; for a model without one, the
-threshold the build would choose: recall >= 0.90 on the pooled validation split), with the lowest category's
-pass rate and the mean over the categories; and the share of --buried toxic behaviour sentences flagged alone and once buried in an excerpt
-of a friendly jigsaw-toxic validation comment (moderation.burying). On a validation slice of bias-madlibs
-(--madlibs sentences chosen by a hash of their own, none of the --audit-limit sentences the build and
-command D audit): the final bias metric, the highest mean score of an identity term's non-toxic sentences,
-and the spread (highest minus lowest) of the mean score of the non-toxic sentences that name each person
-of the generator's name list. For each model after the first, the paired DeLong 95% interval of its AUC
-minus the first model's, per data set: how much of a difference the validation split can resolve. Test
-splits and audited rows are never read.
+Per model, on the validation split of each data set: ROC-AUC; the Jigsaw final bias metric over the rows that
+mention an identity (metrics resting on fewer than --min-class rows of a class left out); and on the behaviour
+set's validation templates: ROC-AUC, the mean score per category, and the pass rate per category at the
+model's recommended review threshold (its manifest's policy; for a model without one, the threshold the build
+would choose: recall >= 0.90 on the pooled validation split), with the lowest category's pass rate and the
+mean over the categories; and the share of --buried toxic behaviour sentences flagged alone and once buried in
+an excerpt of a friendly jigsaw-toxic validation comment (moderation.burying). On a validation slice of
+bias-madlibs (--madlibs sentences chosen by a hash of their own, none of the --audit-limit sentences the build
+and command D audit): the final bias metric, the highest mean score of an identity term's non-toxic sentences,
+and the spread (highest minus lowest) of the mean score of the non-toxic sentences that name each person of
+the generator's name list. For each model after the first, the paired DeLong 95% interval of its AUC minus the
+first model's, per data set: how much of a difference the validation split can resolve. Test splits and
+audited rows are never read.
 """
 
 from __future__ import annotations
