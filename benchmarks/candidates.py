@@ -36,7 +36,7 @@ from moderation.fairness import AuditSettings, auc, auc_delta, bias_aucs, final_
 from moderation.policy import choose
 from moderation.protocols import Record
 from moderation.splits import hash_point, split_key
-from moderation_plugins.behaviour import category_of
+from moderation_plugins.behaviour import category_of, category_passes
 
 NAMES = "bias_madlibs/word_lists/names.txt"
 DATA = ("davidson", "jigsaw-toxic", "toxigen", "stormfront", "behaviour")
@@ -101,9 +101,8 @@ def measure(path: Path, sets: dict, pooled, madlibs: list[Record], names_file: P
         per_group = {g.name: bias_aucs(labels, scores, g.member, min_class) for g in groups}
         row[f"final bias {name}"] = final_bias_metric(auc(labels, scores), per_group).value
         if name == "behaviour":
+            passes = {c: k / n for c, (k, n) in category_passes(records, scores, row["review threshold"]).items()}
             categories = np.array([category_of(r) for r in records])
-            right = (scores >= row["review threshold"]) == (labels == 1)
-            passes = {c: float(right[categories == c].mean()) for c in dict.fromkeys(categories)}
             for category, rate in passes.items():
                 row[f"pass {category}"] = rate
                 row[f"mean score {category}"] = float(scores[categories == category].mean())

@@ -35,7 +35,7 @@ from moderation.fairness import auc, bias_aucs, final_bias_metric, identity_grou
 from moderation.labeling import label, read_labels
 from moderation.plugins import get_registry, source_digest
 from moderation.scoring import score_texts
-from moderation_plugins.behaviour import category_of
+from moderation_plugins.behaviour import category_passes
 
 
 def student_run(teacher: Path, name: str, data, runs: Path, params: dict, alpha: float, augment: int) -> Path:
@@ -69,10 +69,8 @@ def fairness(records, scores: np.ndarray) -> dict[str, float | None]:
     per_group = {g.name: bias_aucs(labels, scores, g.member) for g in groups}
     final = final_bias_metric(auc(labels, scores), per_group, [g.name for g in groups if g.too_small])
     row: dict[str, float | None] = {"final bias": final.value}
-    categories = np.array([category_of(r) for r in records])
-    right = (scores >= 0.5) == (labels == 1)
-    for category in dict.fromkeys(c for c in categories if c):
-        row[f"pass {category}"] = float(right[categories == category].mean())
+    for category, (k, n) in category_passes(records, scores, 0.5).items():
+        row[f"pass {category}"] = k / n
     return row
 
 

@@ -114,6 +114,15 @@ def long_text_scope(params: Mapping[str, Any]) -> str:
             f"windows, {params['long_text']}, and one hostile sentence among friendly ones is seldom flagged)")
 
 
+def _seed_choice(build: Mapping[str, Any]) -> str:
+    each = "; ".join(f"{name}: {f['composite']} (AUC {f['mean_auc']}, behaviour {f['mean_category_pass']})"
+                     for name, f in build["seed_figures"].items())
+    return (f"**{build['chosen']}** shipped, the best of {build['seeds']} students by a validation composite, the "
+            f"mean of its mean ROC-AUC over {', '.join(build['chosen_on'])} and its mean behaviour-category pass "
+            f"rate at its review threshold ({each}). Chosen on validation, its validation figures are optimistic; "
+            "the test figures below are not.")
+
+
 def render_default_card(student: Manifest, teacher: Manifest, evaluation: Mapping[str, Any],
                         policy: Mapping[str, Any], report: Mapping[str, Any], build: Mapping[str, Any],
                         data: LoadedData) -> str:
@@ -125,6 +134,7 @@ def render_default_card(student: Manifest, teacher: Manifest, evaluation: Mappin
 ## Model details
 - A **{student.plugin}** student ({build['student']['params']}), distilled from a **{teacher.plugin}** teacher
   (`{teacher.model_id}`, LoRA on all-MiniLM-L6-v2 unless stated: {build['teacher']}).
+- {_seed_choice(build)}
 - Input: one comment (English). Output: a toxicity probability in [0, 1] and, with the recommended policy,
   a decision: allow below {policy['review']}, review from {policy['review']}, block from {policy['block']}.
 - Built by `{build['command']}` (script sha256 `{build['script_sha256']}`), {student.created}.

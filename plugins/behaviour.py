@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from moderation import hookimpl
 from moderation.artifacts import file_sha256
@@ -29,6 +31,15 @@ PREFIX = "behaviour/"
 def category_of(record: Record) -> str:
     """The behaviour category of a row of this data set (``""`` for rows of other data sets)."""
     return record.group.split("/")[1] if record.group.startswith(PREFIX) else ""
+
+
+def category_passes(records: Sequence[Record], scores: np.ndarray, threshold: float) -> dict[str, tuple[int, int]]:
+    """Per behaviour category, in first-seen order (rows of other data sets left out): the rows a model gets
+    right at ``threshold`` and the rows there are. A toxic row is right when flagged, a benign one when not."""
+    categories = np.array([category_of(r) for r in records])
+    right = (np.asarray(scores) >= threshold) == (np.array([r.label for r in records]) == 1)
+    return {c: (int(right[categories == c].sum()), int((categories == c).sum()))
+            for c in dict.fromkeys(categories) if c}
 
 
 def template_split(record: Record) -> str:

@@ -10,7 +10,7 @@ import numpy as np
 from moderation import hookimpl
 from moderation.fairness import AuditSettings, slice_scores, wilson, worst
 from moderation.protocols import AuditResult, Record, Scorer
-from moderation_plugins.behaviour import category_of
+from moderation_plugins.behaviour import category_of, category_passes
 
 
 class BehaviourAudit:
@@ -32,16 +32,13 @@ class BehaviourAudit:
         return any(category_of(r) for r in records)
 
     def _rows(self, data: str, model: str, records: Sequence[Record], scores: np.ndarray) -> list[dict[str, Any]]:
-        categories = np.array([category_of(r) for r in records])
-        passed = (scores >= self.settings.threshold) == (np.array([r.label for r in records]) == 1)
+        label = {category_of(r): r.label for r in records}  # one label per category (tests/test_behaviour.py)
         rows = []
-        for category in dict.fromkeys(categories):
-            member = categories == category
-            n, k = int(member.sum()), int(passed[member].sum())
+        for category, (k, n) in category_passes(records, scores, self.settings.threshold).items():
             low, high = wilson(k, n)
-            rows.append({"data": data, "model": model, "category": category, "label": int(records[
-                int(np.argmax(member))].label), "rows": n, "passed": k, "pass_rate": k / n, "pass_low": low,
-                "pass_high": high, "too_small": n < self.settings.min_slice})
+            rows.append({"data": data, "model": model, "category": category, "label": int(label[category]),
+                         "rows": n, "passed": k, "pass_rate": k / n, "pass_low": low, "pass_high": high,
+                         "too_small": n < self.settings.min_slice})
         return rows
 
     def run(self, scorers: Mapping[str, Scorer], slices: Mapping[str, Sequence[Record]]) -> AuditResult:

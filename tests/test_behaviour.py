@@ -11,7 +11,7 @@ import pytest
 from moderation.augment import counterfactuals, swap
 from moderation.data import HELD_OUT, load, make_record
 from moderation.policy import Policy, choose, recommended
-from moderation_plugins.behaviour import category_of, evade
+from moderation_plugins.behaviour import category_of, category_passes, evade
 from moderation_plugins.behaviour_audit import BehaviourAudit
 
 CATEGORIES = {"identity_benign", "self_identification", "derogation", "dehumanisation", "threat", "exclusion",
@@ -75,6 +75,15 @@ def test_behaviour_audit_counts_passes_per_category(behaviour):
     assert result.summary["min_behaviour_pass_rate"] == 0.0
     toxic_share = np.mean([r.label for r in slice_])
     assert result.summary["behaviour_pass_rate"] == pytest.approx(toxic_share)
+
+
+def test_category_passes_count_rows_right_at_the_threshold_per_category():
+    rows = [make_record("t1", "a", 1, group="behaviour/threat/0"),
+            make_record("n1", "b", 0, group="behaviour/negated_attack/0"),
+            make_record("t2", "c", 1, group="behaviour/threat/1"), make_record("d1", "d", 1, source="davidson"),
+            make_record("n2", "e", 0, group="behaviour/negated_attack/4")]
+    passes = category_passes(rows, np.array([0.9, 0.7, 0.4, 0.1, 0.2]), 0.5)
+    assert list(passes.items()) == [("threat", (1, 2)), ("negated_attack", (1, 2))]  # first seen; davidson left out
 
 
 def test_identity_swaps_keep_label_split_and_group():

@@ -3,11 +3,15 @@ the comments the project promises it handles."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from moderation.artifacts import load_model, read_manifest
+from moderation.data import make_record
 from moderation.defaults import SHIPPED_MODEL, ensure_default_model
 from moderation.evaluation import size_bytes
 from moderation.model_card import long_text_scope
@@ -48,3 +52,22 @@ def test_the_card_says_how_a_long_comment_is_read():
     assert "only the first 64 tokens" in long_text_scope({"max_length": 64})
     windows = long_text_scope({"max_length": 64, "long_text": "window-mean"})
     assert "overlapping windows, window-mean" in windows and "seldom flagged" in windows
+
+
+def build_script():
+    path = Path(__file__).resolve().parents[1] / "tools" / "build_default_model.py"
+    spec = importlib.util.spec_from_file_location("build_default_model", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_build_chooses_a_seed_by_quality_and_behaviour_alike():
+    build = build_script()
+    rows = [make_record(f"{name}{i}", "x", i % 2, source=name) for name in build.CHOSEN_ON[:-1] for i in range(4)]
+    rows += [make_record("t", "x", 1, source="behaviour", group="behaviour/threat/0"),
+             make_record("n", "x", 0, source="behaviour", group="behaviour/negated_attack/0")]
+    ranked = np.array([0.1, 0.9] * 6 + [0.9, 0.6])  # every data set ranked right; the negated attack flagged at 0.5
+    figures = build.composite(rows, ranked, review=0.5)
+    assert figures["mean_auc"] == 1.0 and figures["mean_category_pass"] == 0.5 and figures["composite"] == 0.75
+    assert build.composite(rows, ranked, review=0.7)["composite"] == 1.0

@@ -7,9 +7,11 @@ split plan, identity lexicon, package version and plugin code (delete a step's f
 these, to redo it); an interrupted step resumes where it stopped:
 
 1. teacher: LoRA on the pooled data (identity-swapped copies added), best checkpoint by validation;
-2. student: the transfer set (train + unlabeled rows and their swapped copies) labeled by the teacher
-   offline (prediction cache), the student distilled from those scores mixed with gold labels;
-3. policy: review and block thresholds chosen on the pooled validation split;
+2. students: the transfer set (train + unlabeled rows, their swapped copies, and copies with a toxic behaviour
+   sentence buried in friendly text) labeled by the teacher offline (prediction cache), a student distilled
+   from those scores mixed with gold labels, once per seed;
+3. choice and policy: the seed with the best validation composite (``composite``) is the one shipped; review
+   and block thresholds chosen for it on the pooled validation split;
 4. evaluation: ROC-AUC per data set's test split, student beside teacher;
 5. audit: bias and behaviour audits on the held-out slices, student beside teacher;
 6. ship: the student, its manifest (metrics, policy, lineage) and model card into --out.
@@ -40,17 +42,21 @@ from moderation.labeling import label, read_labels
 from moderation.model_card import render_default_card
 from moderation.plugins import source_digest
 from moderation.policy import choose
+from moderation.protocols import Record
+from moderation_plugins.behaviour import category_passes
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAINING_DATA = "davidson,jigsaw-toxic,toxigen,stormfront,behaviour"
 EVALUATED = ("davidson", "jigsaw-toxic", "toxigen", "stormfront")
 AUDITED = "toxigen,bias-madlibs,behaviour,stormfront,davidson"
 AUDIT_LIMIT = 10_000  # rows of each audited data set, by hash: bias-madlibs has 76,564
-TEACHER = {"teacher": "minilm-lora", "steps": 1500, "max_length": 64, "augment": 1, "base": None,
+TEACHER = {"teacher": "minilm-lora", "steps": 1500, "max_length": 64, "augment": 1, "bury": 0.2, "base": None,
            "target_modules": None, "oversample": {"stormfront": 2}}
-STUDENT = {"student": "tiny-transformer", "alpha": 0.5, "augment": 2, "perturb": 0, "oversample": {},
-           "params": {"max_steps": 6000, "dim": 128, "ffn": 384, "layers": 2, "max_length": 64,
+STUDENT = {"student": "tiny-transformer", "alpha": 0.5, "augment": 2, "perturb": 0, "bury": 0.2, "oversample": {},
+           "params": {"max_steps": 9000, "dim": 128, "ffn": 384, "layers": 2, "max_length": 64,
                       "long_text": "window-mean"}}
+SEEDS = 3  # students trained; one ships: seeds differ by whole behaviour templates passed or failed
+CHOSEN_ON = ("davidson", "jigsaw-toxic", "stormfront", "behaviour")  # toxigen's validation split has 24 rows
 POLICY = {"review_recall": 0.90, "block_precision": 0.95}
 
 
@@ -83,7 +89,7 @@ def teacher_step(work: Path, data_dir: Path, settings: dict[str, Any], depends: 
         return out
     args = ["teacher", "train", "--plugin", settings["teacher"], "--data", TRAINING_DATA, "--data-dir",
             str(data_dir), "--out", str(out), "--steps", str(settings["steps"]), "--max-length",
-            str(settings["max_length"]), "--augment", str(settings["augment"])]
+            str(settings["max_length"]), "--augment", str(settings["augment"]), "--bury", str(settings["bury"])]
     if settings["base"]:
         args += ["--base", settings["base"]]
     if settings["target_modules"]:
@@ -94,12 +100,12 @@ def teacher_step(work: Path, data_dir: Path, settings: dict[str, Any], depends: 
     return out
 
 
-def student_step(work: Path, data_dir: Path, teacher: Path, settings: dict[str, Any],
+def student_step(work: Path, data_dir: Path, teacher: Path, settings: dict[str, Any], seed: int,
                  extra_teachers: list[Path], routes: dict[str, Path], depends: dict[str, Any]) -> Path:
-    """The student distilled from the teacher, or from the mean of its scores and ``extra_teachers``';
-    the rows of each data set in ``routes`` scored by the saved teacher named there instead."""
-    out = work / "student"
-    full = {**settings, **depends, "teacher": read_manifest(teacher).fingerprint,
+    """The student of ``seed`` distilled from the teacher, or from the mean of its scores and
+    ``extra_teachers``'; the rows of each data set in ``routes`` scored by the saved teacher named there instead."""
+    out = work / f"student-seed{seed}"
+    full = {**settings, **depends, "seed": seed, "teacher": read_manifest(teacher).fingerprint,
             "code": source_digest("student", settings["student"])}
     if extra_teachers:
         full["extra_teachers"] = [read_manifest(t).fingerprint for t in extra_teachers]
@@ -107,7 +113,7 @@ def student_step(work: Path, data_dir: Path, teacher: Path, settings: dict[str, 
         full["teacher_for"] = {name: read_manifest(t).fingerprint for name, t in routes.items()}
     if stamp_ok(out, full):
         return out
-    params = [a for k, v in settings["params"].items() for a in ("--param", f"{k}={json.dumps(v)}")]
+    params = [a for k, v in {**settings["params"], "seed": seed}.items() for a in ("--param", f"{k}={json.dumps(v)}")]
     params += [a for k, v in settings["oversample"].items() for a in ("--oversample", f"{k}={v}")]
     params += [a for k, v in settings.get("alpha_for", {}).items() for a in ("--alpha-for", f"{k}={v}")]
     params += [a for t in extra_teachers for a in ("--teacher", str(t))]
@@ -115,7 +121,7 @@ def student_step(work: Path, data_dir: Path, teacher: Path, settings: dict[str, 
     moderation("distill", "--teacher", str(teacher), "--student", settings["student"], "--data", TRAINING_DATA,
                "--data-dir", str(data_dir), "--out", str(out), "--alpha", str(settings["alpha"]),
                "--augment", str(settings["augment"]), "--perturb", str(settings["perturb"]),
-               "--cache", str(work / "predictions.sqlite"), *params)
+               "--bury", str(settings["bury"]), "--cache", str(work / "predictions.sqlite"), *params)
     write_stamp(out, full)
     return out
 
@@ -142,11 +148,33 @@ def evaluation_step(work: Path, data_dir: Path, models: dict[str, Path]) -> dict
     return table
 
 
-def policy_step(work: Path, data: LoadedData, student: Path) -> dict[str, Any]:
+def composite(records: list[Record], scores: np.ndarray, review: float) -> dict[str, float]:
+    """What a seed is chosen by, on the pooled validation split: the mean of its ROC-AUC per data set of
+    CHOSEN_ON, and its mean behaviour-category pass rate at its own review threshold; ``composite`` is the
+    mean of the two (general quality and behaviour weigh alike)."""
+    figures = {}
+    for name in CHOSEN_ON:
+        chosen = np.array([r.source == name for r in records])
+        figures[f"auc_{name}"] = float(roc_auc_score([r.label for r in records if r.source == name], scores[chosen]))
+    passes = category_passes(records, scores, review)
+    figures["mean_auc"] = float(np.mean([figures[f"auc_{name}"] for name in CHOSEN_ON]))
+    figures["mean_category_pass"] = float(np.mean([k / n for k, n in passes.values()]))
+    figures["composite"] = (figures["mean_auc"] + figures["mean_category_pass"]) / 2
+    return {key: round(value, 4) for key, value in figures.items()}
+
+
+def choice_step(work: Path, data: LoadedData, students: list[Path]) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    """The student with the highest validation composite, its policy, and every seed's figures."""
     validation = data.split("validation")
-    scores = cached_scores(student, validation, work, "student-validation")
-    policy = choose(scores, [r.label for r in validation], **POLICY)
-    return {**policy, "chosen_on": f"validation split of {TRAINING_DATA}"}
+    labels = [r.label for r in validation]
+    policies, figures = {}, {}
+    for student in students:
+        scores = cached_scores(student, validation, work, f"{student.name}-validation")
+        policy = choose(scores, labels, **POLICY)
+        policies[student.name] = {**policy, "chosen_on": f"validation split of {TRAINING_DATA}"}
+        figures[student.name] = composite(validation, scores, policies[student.name]["review"])
+    best = max(students, key=lambda s: figures[s.name]["composite"])  # ties: the lowest seed
+    return best, policies[best.name], figures
 
 
 def audit_step(work: Path, data_dir: Path, student: Path, teacher: Path, threshold: float) -> dict[str, Any]:
@@ -202,8 +230,10 @@ def main() -> None:
     data = load(TRAINING_DATA, args.data_dir)  # loaded once: the stamps, the policy and the card read it
     depends = inputs(data)
     teacher = teacher_step(args.work, args.data_dir, teacher_settings, depends)
-    student = student_step(args.work, args.data_dir, teacher, STUDENT, args.extra_teacher, routes, depends)
-    policy = policy_step(args.work, data, student)
+    students = [student_step(args.work, args.data_dir, teacher, STUDENT, seed, args.extra_teacher, routes, depends)
+                for seed in range(SEEDS)]
+    student, policy, seeds = choice_step(args.work, data, students)
+    print(f"Chose {student.name} of {SEEDS} by validation composite: {json.dumps(seeds)}", flush=True)
     evaluation = evaluation_step(args.work, args.data_dir, {"student": student, "teacher": teacher})
     report = audit_step(args.work, args.data_dir, student, teacher, policy["review"])
     code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
@@ -215,6 +245,7 @@ def main() -> None:
                         + "".join(f" --extra-teacher {t}" for t in args.extra_teacher)
                         + "".join(f" --teacher-for {r}" for r in args.teacher_for),
              "script_sha256": code, "data": TRAINING_DATA, "teacher": teacher_settings, "student": STUDENT,
+             "seeds": SEEDS, "chosen_on": CHOSEN_ON, "seed_figures": seeds, "chosen": student.name,
              "policy": POLICY, "audited": AUDITED, "audit_limit": AUDIT_LIMIT,
              "teacher_model": read_manifest(teacher).model_id}
     load_model(student)  # refuse to ship what does not load
