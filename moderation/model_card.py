@@ -105,13 +105,22 @@ def _behaviour(tables: Mapping[str, list[dict[str, Any]]], models: Sequence[str]
     return _table(["category (held-out templates)", "expected", "rows", "pass: student", "pass: teacher"], out)
 
 
-def long_text_scope(params: Mapping[str, Any]) -> str:
-    """What the student does with a comment longer than it reads at once (``long_text``, tiny-transformer)."""
+def long_text_scope(params: Mapping[str, Any], bury: float = 0.0) -> str:
+    """What the student does with a comment longer than it reads at once (``long_text``, tiny-transformer),
+    and whether it trained on attacks buried in friendly text (``bury``, the share of such copies)."""
     tokens = params.get("max_length", 64)
     if params.get("long_text", "truncate") == "truncate":
         return f"very long texts (only the first {tokens} tokens are read)"
+    found = ("trained on such copies, it still misses some that it flags alone" if bury
+             else "one hostile sentence among friendly ones is seldom flagged")
     return (f"attacks inside long friendly texts (a comment longer than {tokens} tokens is scored over overlapping "
-            f"windows, {params['long_text']}, and one hostile sentence among friendly ones is seldom flagged)")
+            f"windows, {params['long_text']}; {found})")
+
+
+def _buried(step: Mapping[str, Any]) -> str:
+    """The buried copies a build step trained on (its settings' ``bury`` share), as the card words them."""
+    share = step["bury"]
+    return f", copies of {share:.0%} of the short toxic rows set inside a friendly comment" if share else ""
 
 
 def _seed_choice(build: Mapping[str, Any]) -> str:
@@ -147,14 +156,16 @@ the user's own validation data.
 
 ## Out of scope
 - Decisions about people without human review (bans, legal or employment decisions).
-- Languages other than English; {long_text_scope(build['student']['params'])}; images, links or context outside
-  the comment.
+- Languages other than English;
+  {long_text_scope(build['student']['params'], build['student']['bury'])};
+  images, links or context outside the comment.
 - Judging whether a statement is true, or detecting spam, misinformation or self-harm.
 
 ## Training data
-Pooled data sets `{build['data']}`; the teacher trained on the train split (with identity-swapped copies),
-the student on the teacher's scores over train + unlabeled rows and their identity-swapped copies, mixed
-with gold labels (alpha = {build['student']['alpha']}). Audit rows are held out of everything.
+Pooled data sets `{build['data']}`; the teacher trained on the train split (with identity-swapped
+copies{_buried(build['teacher'])}), the student on the teacher's scores over train + unlabeled rows and their
+identity-swapped copies{_buried(build['student'])}, mixed with gold labels (alpha = {build['student']['alpha']}).
+Audit rows are held out of everything.
 
 {_training_data(data)}
 

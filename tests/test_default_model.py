@@ -52,6 +52,7 @@ def test_the_card_says_how_a_long_comment_is_read():
     assert "only the first 64 tokens" in long_text_scope({"max_length": 64})
     windows = long_text_scope({"max_length": 64, "long_text": "window-mean"})
     assert "overlapping windows, window-mean" in windows and "seldom flagged" in windows
+    assert "still misses some" in long_text_scope({"max_length": 64, "long_text": "window-mean"}, bury=0.2)
 
 
 def build_script():
