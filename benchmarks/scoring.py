@@ -1,51 +1,65 @@
-"""Single-comment vs batched scoring with a saved model: latency, throughput and their ratio.
+"""Saved models timed side by side in one run: single-comment latency and batched throughput.
 
-Run: python benchmarks/scoring.py [--model PATH] [--rows 2000]
+Run: python benchmarks/scoring.py [--model PATH ...] [--data demo | --data NAME --split validation]
+         [--data-dir ../shared/data] [--rows 1000] [--repeats 3] [--threads 1]
+
+Each repeat times every model in turn on the same texts (one call per comment for the first 200, then all
+--rows in batches of 256), so a noisy shared machine slows them alike; figures are the median and range over
+--repeats, with each model's ratio to the first. Without --model, the shipped default alone.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import time
+import os
 from pathlib import Path
 
 import numpy as np
 
 from moderation.artifacts import load_model, read_manifest
-from moderation.data import load_records
+from moderation.data import load
 from moderation.defaults import ensure_default_model
-from moderation.scoring import score_texts
+from moderation.evaluation import speed
+
+
+def texts_of(data: str, split: str | None, data_dir: Path | None, rows: int) -> list[str]:
+    loaded = load(data, data_dir)
+    records = loaded.split(split) if split else loaded.records
+    order = np.random.default_rng(0).permutation(len(records))[:rows]
+    return [records[i].text for i in order]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", type=Path, default=None)
-    parser.add_argument("--rows", type=int, default=2000)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, action="append", default=[], help="A saved model (repeatable).")
+    parser.add_argument("--data", default="demo", help="Data set(s) whose texts are scored, e.g. davidson,behaviour.")
+    parser.add_argument("--split", default=None, help="Only this split's texts, e.g. validation.")
+    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--rows", type=int, default=1000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    path = args.model or ensure_default_model()
-    scorer = load_model(path)
-    texts = [r.text for r in load_records("demo")]
-    texts = (texts * (args.rows // len(texts) + 1))[: args.rows]
+    os.environ["MODERATION_THREADS"] = str(args.threads)
+    import torch
 
-    single = []
-    for text in texts[:500]:
-        start = time.perf_counter()
-        score_texts(scorer, [text])
-        single.append((time.perf_counter() - start) * 1000)
-    start = time.perf_counter()
-    score_texts(scorer, texts, batch_size=256)
-    batch_per_s = len(texts) / (time.perf_counter() - start)
-    single_per_s = 1000 / float(np.mean(single))
-    figures = {
-        "model": read_manifest(path).model_id,
-        "latency_p50_ms": round(float(np.percentile(single, 50)), 3),
-        "latency_p99_ms": round(float(np.percentile(single, 99)), 3),
-        "single_per_s": round(single_per_s, 1),
-        "batch_per_s": round(batch_per_s, 1),
-        "batch_speedup": round(batch_per_s / single_per_s, 2),
-    }
-    print(json.dumps(figures, indent=2))
+    torch.set_num_threads(args.threads)
+    paths = args.model or [ensure_default_model()]
+    models = {read_manifest(p).model_id: load_model(p) for p in paths}
+    texts = texts_of(args.data, args.split, args.data_dir, args.rows)
+    runs: dict[str, list] = {name: [] for name in models}
+    for _ in range(args.repeats):
+        for name, model in models.items():
+            runs[name].append(speed(model, texts, singles=200))
+    first = next(iter(runs))
+    print(f"{len(texts)} texts of {args.data} {args.split or ''}; {args.threads} thread(s); median (range) of "
+          f"{args.repeats} interleaved repeats; ratio to {first}")
+    for name, timed in runs.items():
+        p50 = [t.latency_p50_ms for t in timed]
+        batch = [t.throughput_per_s for t in timed]
+        ratio_p50 = np.median(p50) / np.median([t.latency_p50_ms for t in runs[first]])
+        ratio_batch = np.median(batch) / np.median([t.throughput_per_s for t in runs[first]])
+        print(f"{name:36} p50 {np.median(p50):7.2f} ms ({min(p50):.2f}-{max(p50):.2f}) x{ratio_p50:.2f}   "
+              f"batch {np.median(batch):7.0f}/s ({min(batch):.0f}-{max(batch):.0f}) x{ratio_batch:.2f}")
 
 
 if __name__ == "__main__":
