@@ -6,7 +6,7 @@ Steps, each cached in --work and skipped when its output exists with the same se
 split plan, identity lexicon, package version and plugin code (delete a step's folder, or change any of
 these, to redo it); an interrupted step resumes where it stopped:
 
-1. teacher: LoRA on the pooled data (identity-swapped copies added), best checkpoint by validation;
+1. teacher: LoRA on the pooled data (identity-swapped and buried copies added), best checkpoint by validation;
 2. students: the transfer set (train + unlabeled rows, their swapped copies, and copies with a toxic behaviour
    sentence buried in friendly text) labeled by the teacher offline (prediction cache), a student distilled
    from those scores mixed with gold labels, once per seed;
