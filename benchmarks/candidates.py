@@ -13,9 +13,9 @@ an excerpt of a friendly jigsaw-toxic validation comment (moderation.burying). O
 bias-madlibs (--madlibs sentences chosen by a hash of their own, none of the --audit-limit sentences the build
 and command D audit): the final bias metric, the highest mean score of an identity term's non-toxic sentences,
 and the spread (highest minus lowest) of the mean score of the non-toxic sentences that name each person of
-the generator's name list. For each model after the first, the paired DeLong 95% interval of its AUC minus the
-first model's, per data set: how much of a difference the validation split can resolve. Test splits and
-audited rows are never read.
+the generator's name list (with --names, each person's mean). For each model after the first, the paired
+DeLong 95% interval of its AUC minus the first model's, per data set: how much of a difference the validation
+split can resolve. Test splits and audited rows are never read.
 """
 
 from __future__ import annotations
@@ -51,17 +51,17 @@ def madlibs_validation(data_dir: Path | None, audit_limit: int, rows: int) -> li
     return heapq.nsmallest(rows, rest, key=lambda r: hash_point(split_key(r.text), "validation"))
 
 
-def name_spread(records: list[Record], scores: np.ndarray, names_file: Path) -> float | None:
-    """Highest minus lowest mean score of the non-toxic sentences naming each person (of ``names_file``,
-    the generator's own list; names with fewer than 15 such sentences left out)."""
+def name_means(records: list[Record], scores: np.ndarray, names_file: Path) -> dict[str, float]:
+    """The mean score of the non-toxic sentences naming each person (of ``names_file``, the generator's own
+    list; names with fewer than 15 such sentences left out)."""
     names = [n.strip() for n in names_file.read_text(encoding="utf-8").splitlines() if n.strip()]
-    means = []
+    means = {}
     for name in names:
         pattern = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
         chosen = [s for r, s in zip(records, scores, strict=True) if r.label == 0 and pattern.search(r.text)]
         if len(chosen) >= 15:
-            means.append(float(np.mean(chosen)))
-    return max(means) - min(means) if means else None
+            means[name] = float(np.mean(chosen))
+    return means
 
 
 def buried_pairs(sets: dict[str, list[Record]], rows: int) -> tuple[list[str], list[str]]:
@@ -83,8 +83,8 @@ def review_threshold(path: Path, model, pooled) -> float:
 
 
 def measure(path: Path, sets: dict, pooled, madlibs: list[Record], names_file: Path, min_class: int,
-            first: dict[str, np.ndarray] | None,
-            pairs: tuple[list[str], list[str]]) -> tuple[dict[str, float | None], dict[str, np.ndarray]]:
+            first: dict[str, np.ndarray] | None, pairs: tuple[list[str], list[str]],
+            every_name: bool = False) -> tuple[dict[str, float | None], dict[str, np.ndarray]]:
     """One model's validation figures, and its scores per data set; with ``first`` (the first model's
     scores), the paired interval of the AUC difference from it."""
     model = load_model(path)
@@ -114,7 +114,10 @@ def measure(path: Path, sets: dict, pooled, madlibs: list[Record], names_file: P
     run = run_audits(("subgroup-auc", "templates"), {"m": scorer}, {"bias-madlibs": madlibs}, {"bias-madlibs"},
                      AuditSettings(threshold=row["review threshold"]), True)
     row.update({f"{key} (madlibs validation)": value for key, value in headline(run, "m").items()})
-    row["name spread (madlibs validation)"] = name_spread(madlibs, scorer.score([r.text for r in madlibs]), names_file)
+    means = name_means(madlibs, scorer.score([r.text for r in madlibs]), names_file)
+    row["name spread (madlibs validation)"] = max(means.values()) - min(means.values()) if means else None
+    if every_name:
+        row.update({f"name {name} (madlibs validation)": mean for name, mean in means.items()})
     return row, all_scores
 
 
@@ -128,6 +131,8 @@ def main() -> None:
                         help="Toxic behaviour validation sentences scored alone and buried in friendly text.")
     parser.add_argument("--audit-limit", type=int, default=10_000,
                         help="bias-madlibs sentences the test audits read (by hash), kept out of validation.")
+    parser.add_argument("--names", action="store_true",
+                        help="Also print each person's mean score on the non-toxic bias-madlibs sentences naming them.")
     args = parser.parse_args()
     if args.data_dir:
         os.environ.setdefault("MODERATION_DATA_DIR", str(args.data_dir))
@@ -139,7 +144,8 @@ def main() -> None:
     rows, first = {}, None
     for path in args.models:
         name = f"{read_manifest(path).model_id} ({path.name})"
-        rows[name], scores = measure(path, sets, pooled, madlibs, names_file, args.min_class, first, pairs)
+        rows[name], scores = measure(path, sets, pooled, madlibs, names_file, args.min_class, first, pairs,
+                                     args.names)
         first = first or scores
     names = list(rows)
     print(f"validation only; bias metrics leave out what rests on < {args.min_class} rows of a class\n")
