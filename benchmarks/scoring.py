@@ -1,4 +1,4 @@
-"""Saved models timed side by side in one run: single-comment latency and batched throughput.
+"""Saved models timed side by side in one run: single-comment latency (p50, p99) and batched throughput.
 
 Run: python benchmarks/scoring.py [--model PATH ...] [--data demo | --data NAME --split validation]
          [--data-dir ../shared/data] [--rows 1000] [--repeats 3] [--threads 1]
@@ -58,8 +58,10 @@ def main() -> None:
         batch = [t.throughput_per_s for t in timed]
         ratio_p50 = np.median(p50) / np.median([t.latency_p50_ms for t in runs[first]])
         ratio_batch = np.median(batch) / np.median([t.throughput_per_s for t in runs[first]])
+        p99 = np.median([t.latency_p99_ms for t in timed])
         print(f"{name:36} p50 {np.median(p50):7.2f} ms ({min(p50):.2f}-{max(p50):.2f}) x{ratio_p50:.2f}   "
-              f"batch {np.median(batch):7.0f}/s ({min(batch):.0f}-{max(batch):.0f}) x{ratio_batch:.2f}")
+              f"p99 {p99:7.2f} ms   batch {np.median(batch):7.0f}/s ({min(batch):.0f}-{max(batch):.0f}) "
+              f"x{ratio_batch:.2f}")
 
 
 if __name__ == "__main__":
