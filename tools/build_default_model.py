@@ -152,10 +152,9 @@ def composite(records: list[Record], scores: np.ndarray, review: float) -> dict[
     """What a seed is chosen by, on the pooled validation split: the mean of its ROC-AUC per data set of
     CHOSEN_ON, and its mean behaviour-category pass rate at its own review threshold; ``composite`` is the
     mean of the two (general quality and behaviour weigh alike)."""
-    figures = {}
-    for name in CHOSEN_ON:
-        chosen = np.array([r.source == name for r in records])
-        figures[f"auc_{name}"] = float(roc_auc_score([r.label for r in records if r.source == name], scores[chosen]))
+    sources, labels = np.array([r.source for r in records]), np.array([r.label for r in records])
+    figures = {f"auc_{name}": float(roc_auc_score(labels[sources == name], scores[sources == name]))
+               for name in CHOSEN_ON}
     passes = category_passes(records, scores, review)
     figures["mean_auc"] = float(np.mean([figures[f"auc_{name}"] for name in CHOSEN_ON]))
     figures["mean_category_pass"] = float(np.mean([k / n for k, n in passes.values()]))
@@ -172,7 +171,7 @@ def choice_step(work: Path, data: LoadedData, students: list[Path]) -> tuple[Pat
         scores = cached_scores(student, validation, work, f"{student.name}-validation")
         policy = choose(scores, labels, **POLICY)
         policies[student.name] = {**policy, "chosen_on": f"validation split of {TRAINING_DATA}"}
-        figures[student.name] = composite(validation, scores, policies[student.name]["review"])
+        figures[student.name] = composite(validation, scores, policy["review"])
     best = max(students, key=lambda s: figures[s.name]["composite"])  # ties: the lowest seed
     return best, policies[best.name], figures
 
