@@ -123,6 +123,13 @@ def _buried(step: Mapping[str, Any]) -> str:
     return f", copies of {share:.0%} of the short toxic rows set inside a friendly comment" if share else ""
 
 
+def _transfer_only(student: Mapping[str, Any]) -> str:
+    """The unlabelled data sets only the student's transfer set read (the build's ``transfer_only``)."""
+    names = student.get("transfer_only")
+    return (f", and the teacher's scores alone over the generated unlabelled sentences of `{names}` (claims about "
+            "groups in many framings)") if names else ""
+
+
 def _seed_choice(build: Mapping[str, Any]) -> str:
     each = "; ".join(f"{name}: {f['composite']} (AUC {f['mean_auc']}, behaviour {f['mean_category_pass']})"
                      for name, f in build["seed_figures"].items())
@@ -164,7 +171,8 @@ the user's own validation data.
 ## Training data
 Pooled data sets `{build['data']}`; the teacher trained on the train split (with identity-swapped
 copies{_buried(build['teacher'])}), the student on the teacher's scores over train + unlabeled rows and their
-identity-swapped copies{_buried(build['student'])}, mixed with gold labels (alpha = {build['student']['alpha']}).
+identity-swapped copies{_buried(build['student'])}, mixed with gold labels
+(alpha = {build['student']['alpha']}){_transfer_only(build['student'])}.
 Audit rows are held out of everything.
 
 {_training_data(data)}

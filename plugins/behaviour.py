@@ -42,12 +42,15 @@ def category_passes(records: Sequence[Record], scores: np.ndarray, threshold: fl
             for c in dict.fromkeys(categories) if c}
 
 
-def template_split(record: Record) -> str:
+def template_role(index: int) -> str:
     """Whole templates per category: index 3, 7, 11, ... held out (test part); 1, 9, 17 validation."""
-    index = int(record.group.rsplit("/", 1)[1])
     if index % 4 == 3:
         return HELD_OUT
     return "validation" if index % 8 == 1 else "train"
+
+
+def template_split(record: Record) -> str:
+    return template_role(int(record.group.rsplit("/", 1)[1]))
 
 
 def evade(text: str, words: list[str], how: int) -> str:

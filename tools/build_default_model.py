@@ -53,6 +53,7 @@ AUDIT_LIMIT = 10_000  # rows of each audited data set, by hash: bias-madlibs has
 TEACHER = {"teacher": "minilm-lora", "steps": 1500, "max_length": 64, "augment": 1, "bury": 0.2, "base": None,
            "target_modules": None, "oversample": {"stormfront": 2}}
 STUDENT = {"student": "tiny-transformer", "alpha": 0.5, "augment": 2, "perturb": 0, "bury": 0.2, "oversample": {},
+           "transfer_only": "phrasings",
            "params": {"max_steps": 9000, "dim": 128, "ffn": 384, "layers": 2, "max_length": 64,
                       "long_text": "window-mean"}}
 SEEDS = 3  # students trained; one ships: seeds differ by whole behaviour templates passed or failed
@@ -100,10 +101,16 @@ def teacher_step(work: Path, data_dir: Path, settings: dict[str, Any], depends: 
     return out
 
 
+def student_data(settings: dict[str, Any]) -> str:
+    """The student's data sets: the teacher's, and sets of unlabelled rows that only its transfer set reads."""
+    return ",".join(filter(None, (TRAINING_DATA, settings["transfer_only"])))
+
+
 def student_step(work: Path, data_dir: Path, teacher: Path, settings: dict[str, Any], seed: int,
                  extra_teachers: list[Path], routes: dict[str, Path], depends: dict[str, Any]) -> Path:
     """The student of ``seed`` distilled from the teacher, or from the mean of its scores and
-    ``extra_teachers``'; the rows of each data set in ``routes`` scored by the saved teacher named there instead."""
+    ``extra_teachers``'; the rows of each data set in ``routes`` scored by the saved teacher named there instead.
+    ``depends`` are the inputs of ``student_data``."""
     out = work / f"student-seed{seed}"
     full = {**settings, **depends, "seed": seed, "teacher": read_manifest(teacher).fingerprint,
             "code": source_digest("student", settings["student"])}
@@ -118,7 +125,7 @@ def student_step(work: Path, data_dir: Path, teacher: Path, settings: dict[str, 
     params += [a for k, v in settings.get("alpha_for", {}).items() for a in ("--alpha-for", f"{k}={v}")]
     params += [a for t in extra_teachers for a in ("--teacher", str(t))]
     params += [a for name, t in routes.items() for a in ("--teacher-for", f"{name}={t}")]
-    moderation("distill", "--teacher", str(teacher), "--student", settings["student"], "--data", TRAINING_DATA,
+    moderation("distill", "--teacher", str(teacher), "--student", settings["student"], "--data", student_data(settings),
                "--data-dir", str(data_dir), "--out", str(out), "--alpha", str(settings["alpha"]),
                "--augment", str(settings["augment"]), "--perturb", str(settings["perturb"]),
                "--bury", str(settings["bury"]), "--cache", str(work / "predictions.sqlite"), *params)
@@ -218,6 +225,9 @@ def main() -> None:
     parser.add_argument("--teacher-for", action="append", default=[], metavar="DATA=PATH",
                         help="A saved teacher that scores data set DATA's transfer rows instead of the built one "
                              "(repeatable), e.g. the one best on DATA's validation split.")
+    parser.add_argument("--seed", type=int, choices=range(SEEDS), default=None,
+                        help="Train the teacher and this seed's student only, then stop: run one per core or "
+                             "machine at once; a later run without --seed finds them cached.")
     args = parser.parse_args()
     routes = teacher_routes(tuple(args.teacher_for))
     os.environ.setdefault("MODERATION_DATA_DIR", str(args.data_dir))
@@ -226,11 +236,14 @@ def main() -> None:
                         "target_modules": args.teacher_modules}
     if args.teacher_oversample:
         teacher_settings["oversample"] = oversample_counts(tuple(args.teacher_oversample))
-    data = load(TRAINING_DATA, args.data_dir)  # loaded once: the stamps, the policy and the card read it
-    depends = inputs(data)
-    teacher = teacher_step(args.work, args.data_dir, teacher_settings, depends)
-    students = [student_step(args.work, args.data_dir, teacher, STUDENT, seed, args.extra_teacher, routes, depends)
-                for seed in range(SEEDS)]
+    teacher = teacher_step(args.work, args.data_dir, teacher_settings, inputs(load(TRAINING_DATA, args.data_dir)))
+    data = load(student_data(STUDENT), args.data_dir)  # loaded once: the stamps, the policy and the card read it
+    seeds_to_train = range(SEEDS) if args.seed is None else [args.seed]
+    students = [student_step(args.work, args.data_dir, teacher, STUDENT, seed, args.extra_teacher, routes,
+                             inputs(data)) for seed in seeds_to_train]
+    if args.seed is not None:
+        print(f"Trained {students[0]}; run again without --seed to choose, evaluate, audit and ship.")
+        return
     student, policy, seeds = choice_step(args.work, data, students)
     print(f"Chose {student.name} of {SEEDS} by validation composite: {json.dumps(seeds)}", flush=True)
     evaluation = evaluation_step(args.work, args.data_dir, {"student": student, "teacher": teacher})
