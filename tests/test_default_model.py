@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from moderation.artifacts import load_model, read_manifest
-from moderation.data import make_record
+from moderation.data import UNLABELED, load, make_record
 from moderation.defaults import SHIPPED_MODEL, ensure_default_model
 from moderation.evaluation import size_bytes
 from moderation.model_card import long_text_scope
@@ -72,3 +72,10 @@ def test_the_build_chooses_a_seed_by_quality_and_behaviour_alike():
     figures = build.composite(rows, ranked, review=0.5)
     assert figures["mean_auc"] == 1.0 and figures["mean_category_pass"] == 0.5 and figures["composite"] == 0.75
     assert build.composite(rows, ranked, review=0.7)["composite"] == 1.0
+
+
+def test_the_builds_transfer_only_data_has_no_labels_to_learn_or_choose_on():
+    build = build_script()
+    assert build.student_data(build.STUDENT).startswith(build.TRAINING_DATA + ",")
+    data = load(build.STUDENT["transfer_only"])
+    assert data.records and {r.split for r in data.records} == {UNLABELED}
