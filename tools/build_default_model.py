@@ -7,9 +7,10 @@ split plan, identity lexicon, package version and plugin code (delete a step's f
 these, to redo it); an interrupted step resumes where it stopped:
 
 1. teacher: LoRA on the pooled data (identity-swapped and buried copies added), best checkpoint by validation;
-2. students: the transfer set (train + unlabeled rows, their swapped copies, and copies of short toxic rows
-   set inside friendly text) labeled by the teacher offline (prediction cache), a student distilled
-   from those scores mixed with gold labels, once per seed;
+2. students: the transfer set (train + unlabeled rows, the unlabelled ``phrasings`` sentences that only the
+   student reads, their swapped copies, and copies of short toxic rows set inside friendly text) labeled by
+   the teacher offline (prediction cache), a student distilled from those scores mixed with gold labels, once
+   per seed (``--seed S``: that seed only, so that seeds can train at once);
 3. choice and policy: the seed with the best validation composite (``composite``) is the one shipped; review
    and block thresholds chosen for it on the pooled validation split;
 4. evaluation: ROC-AUC per data set's test split, student beside teacher;
