@@ -7,8 +7,8 @@ split plan, identity lexicon, package version and plugin code (delete a step's f
 these, to redo it); an interrupted step resumes where it stopped:
 
 1. teacher: LoRA on the pooled data (identity-swapped and buried copies added), best checkpoint by validation;
-2. students: the transfer set (train + unlabeled rows, the unlabelled ``phrasings`` sentences that only the
-   student reads, their swapped copies, and copies of short toxic rows set inside friendly text) labeled by
+2. students: the transfer set (train + unlabeled rows, their swapped copies, and copies of short toxic rows
+   set inside friendly text; ``--transfer-only DATA`` adds unlabelled sets only the student reads) labeled by
    the teacher offline (prediction cache), a student distilled from those scores mixed with gold labels, once
    per seed (``--seed S``: that seed only, so that seeds can train at once);
 3. choice and policy: the seed with the best validation composite (``composite``) is the one shipped; review
@@ -54,7 +54,6 @@ AUDIT_LIMIT = 10_000  # rows of each audited data set, by hash: bias-madlibs has
 TEACHER = {"teacher": "minilm-lora", "steps": 1500, "max_length": 64, "augment": 1, "bury": 0.2, "base": None,
            "target_modules": None, "oversample": {"stormfront": 2}}
 STUDENT = {"student": "tiny-transformer", "alpha": 0.5, "augment": 2, "perturb": 0, "bury": 0.2, "oversample": {},
-           "transfer_only": "phrasings",
            "params": {"max_steps": 9000, "dim": 128, "ffn": 384, "layers": 2, "max_length": 64,
                       "long_text": "window-mean"}}
 SEEDS = 3  # students trained; one ships: seeds differ by whole behaviour templates passed or failed
@@ -104,7 +103,7 @@ def teacher_step(work: Path, data_dir: Path, settings: dict[str, Any], depends: 
 
 def student_data(settings: dict[str, Any]) -> str:
     """The student's data sets: the teacher's, and sets of unlabelled rows that only its transfer set reads."""
-    return ",".join(filter(None, (TRAINING_DATA, settings["transfer_only"])))
+    return ",".join(filter(None, (TRAINING_DATA, settings.get("transfer_only"))))
 
 
 def student_step(work: Path, data_dir: Path, teacher: Path, settings: dict[str, Any], seed: int,
@@ -226,6 +225,9 @@ def main() -> None:
     parser.add_argument("--teacher-for", action="append", default=[], metavar="DATA=PATH",
                         help="A saved teacher that scores data set DATA's transfer rows instead of the built one "
                              "(repeatable), e.g. the one best on DATA's validation split.")
+    parser.add_argument("--transfer-only", default=None, metavar="DATA",
+                        help="Unlabelled data set(s) that only the students' transfer sets read, scored by the "
+                             "teacher alone, e.g. phrasings (not in the shipped recipe: docs/figures.md).")
     parser.add_argument("--seed", type=int, choices=range(SEEDS), default=None,
                         help="Train the teacher and this seed's student only, then stop: run one per core or "
                              "machine at once; a later run without --seed finds them cached.")
@@ -238,9 +240,10 @@ def main() -> None:
     if args.teacher_oversample:
         teacher_settings["oversample"] = oversample_counts(tuple(args.teacher_oversample))
     teacher = teacher_step(args.work, args.data_dir, teacher_settings, inputs(load(TRAINING_DATA, args.data_dir)))
-    data = load(student_data(STUDENT), args.data_dir)  # loaded once: the stamps, the policy and the card read it
+    student_settings = {**STUDENT, "transfer_only": args.transfer_only} if args.transfer_only else STUDENT
+    data = load(student_data(student_settings), args.data_dir)  # loaded once: stamps, policy and card read it
     seeds_to_train = range(SEEDS) if args.seed is None else [args.seed]
-    students = [student_step(args.work, args.data_dir, teacher, STUDENT, seed, args.extra_teacher, routes,
+    students = [student_step(args.work, args.data_dir, teacher, student_settings, seed, args.extra_teacher, routes,
                              inputs(data)) for seed in seeds_to_train]
     if args.seed is not None:
         print(f"Trained {students[0]}; run again without --seed to choose, evaluate, audit and ship.")
@@ -256,8 +259,9 @@ def main() -> None:
                         + (f" --teacher-steps {args.teacher_steps}" if args.teacher_steps != TEACHER["steps"] else "")
                         + "".join(f" --teacher-oversample {o}" for o in args.teacher_oversample)
                         + "".join(f" --extra-teacher {t}" for t in args.extra_teacher)
-                        + "".join(f" --teacher-for {r}" for r in args.teacher_for),
-             "script_sha256": code, "data": TRAINING_DATA, "teacher": teacher_settings, "student": STUDENT,
+                        + "".join(f" --teacher-for {r}" for r in args.teacher_for)
+                        + (f" --transfer-only {args.transfer_only}" if args.transfer_only else ""),
+             "script_sha256": code, "data": TRAINING_DATA, "teacher": teacher_settings, "student": student_settings,
              "seeds": SEEDS, "chosen_on": CHOSEN_ON, "seed_figures": seeds, "chosen": student.name,
              "policy": POLICY, "audited": AUDITED, "audit_limit": AUDIT_LIMIT,
              "teacher_model": read_manifest(teacher).model_id}
