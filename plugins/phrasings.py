@@ -1,7 +1,7 @@
 """Phrasings: unlabelled sentences that put one claim about a group in many framings, for a transfer set.
 
-A small student distilled on the behaviour set passes every phrasing it trained on and about three in four
-of the held-out ones: it memorises the templates. The cure distillation offers is more input, not more
+A small student distilled on the behaviour set passes every negated-attack template it trained on and about
+three in four of the held-out ones: it memorises the templates. The cure distillation offers is more input, not more
 labels: here each claim is said plainly, with its predicate negated, rejected, reported and asked about,
 every row goes to the ``unlabeled`` split, and the teacher's score is the only target. Rows that share a
 run of four words with a held-out behaviour template are dropped, so these rows cannot teach the phrasings
