@@ -9,13 +9,13 @@ set's validation templates: ROC-AUC, the mean score per category, and the pass r
 model's recommended review threshold (its manifest's policy; for a model without one, the threshold the build
 would choose: recall >= 0.90 on the pooled validation split), with the lowest category's pass rate and the
 mean over the categories; and the share of --buried toxic behaviour sentences flagged alone and once buried in
-an excerpt of a friendly jigsaw-toxic validation comment (moderation.burying). On a validation slice of
-bias-madlibs (--madlibs sentences chosen by a hash of their own, none of the --audit-limit sentences the build
-and command D audit): the final bias metric, the highest mean score of an identity term's non-toxic sentences,
-and the spread (highest minus lowest) of the mean score of the non-toxic sentences that name each person of
-the generator's name list (with --names, each person's mean). For each model after the first, the paired
-DeLong 95% interval of its AUC minus the first model's, per data set: how much of a difference the validation
-split can resolve. Test splits and audited rows are never read.
+an excerpt of a friendly jigsaw-toxic validation comment (moderation.burying), buried also per category. On a
+validation slice of bias-madlibs (--madlibs sentences chosen by a hash of their own, none of the --audit-limit
+sentences the build and command D audit): the final bias metric, the highest mean score of an identity term's
+non-toxic sentences, and the spread (highest minus lowest) of the mean score of the non-toxic sentences that
+name each person of the generator's name list (with --names, each person's mean). For each model after the
+first, the paired DeLong 95% interval of its AUC minus the first model's, per data set: how much of a
+difference the validation split can resolve. Test splits and audited rows are never read.
 """
 
 from __future__ import annotations
@@ -64,14 +64,16 @@ def name_means(records: list[Record], scores: np.ndarray, names_file: Path) -> d
     return means
 
 
-def buried_pairs(sets: dict[str, list[Record]], rows: int) -> tuple[list[str], list[str]]:
+def buried_pairs(sets: dict[str, list[Record]], rows: int) -> tuple[list[str], list[str], list[str]]:
     """``rows`` toxic behaviour validation sentences (by hash), each alone and buried in an excerpt of a
-    friendly jigsaw-toxic validation comment (``moderation.burying``): does the attack still decide?"""
+    friendly jigsaw-toxic validation comment (``moderation.burying``), and each one's behaviour category:
+    does the attack still decide?"""
     attacks = heapq.nsmallest(rows, (r for r in sets["behaviour"] if r.label == 1),
                               key=lambda r: hash_point(r.id, "buried"))
     copies = buried([*attacks, *(r for r in sets["jigsaw-toxic"] if r.label == 0)], share=1.0)
-    alone = {r.id: r.text for r in attacks}
-    return [alone[c.id.rpartition(BURIED_MARK)[0]] for c in copies], [c.text for c in copies]
+    alone = {r.id: r for r in attacks}
+    sources = [alone[c.id.rpartition(BURIED_MARK)[0]] for c in copies]
+    return [r.text for r in sources], [c.text for c in copies], [category_of(r) for r in sources]
 
 
 def review_threshold(path: Path, model, pooled) -> float:
@@ -83,7 +85,7 @@ def review_threshold(path: Path, model, pooled) -> float:
 
 
 def measure(path: Path, sets: dict, pooled, madlibs: list[Record], names_file: Path, min_class: int,
-            first: dict[str, np.ndarray] | None, pairs: tuple[list[str], list[str]],
+            first: dict[str, np.ndarray] | None, pairs: tuple[list[str], list[str], list[str]],
             every_name: bool = False) -> tuple[dict[str, float | None], dict[str, np.ndarray]]:
     """One model's validation figures, and its scores per data set; with ``first`` (the first model's
     scores), the paired interval of the AUC difference from it."""
@@ -108,8 +110,13 @@ def measure(path: Path, sets: dict, pooled, madlibs: list[Record], names_file: P
                 row[f"mean score {category}"] = float(scores[categories == category].mean())
             row["lowest category pass"] = min(passes.values())
             row["mean category pass"] = float(np.mean(list(passes.values())))
-    for where, texts in zip(("alone", "buried"), pairs, strict=True):
-        row[f"pass attacks {where} ({len(texts)})"] = float((model.score(texts) >= row["review threshold"]).mean())
+    alone, buried_texts, attack_categories = pairs
+    for where, texts in (("alone", alone), ("buried", buried_texts)):
+        flagged = model.score(texts) >= row["review threshold"]
+        row[f"pass attacks {where} ({len(texts)})"] = float(flagged.mean())
+    categories = np.array(attack_categories)
+    for category in dict.fromkeys(attack_categories):
+        row[f"  buried {category} ({(categories == category).sum()})"] = float(flagged[categories == category].mean())
     scorer = CachedScorer(model, "m")
     run = run_audits(("subgroup-auc", "templates"), {"m": scorer}, {"bias-madlibs": madlibs}, {"bias-madlibs"},
                      AuditSettings(threshold=row["review threshold"]), True)
