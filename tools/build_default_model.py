@@ -239,9 +239,11 @@ def main() -> None:
                         "target_modules": args.teacher_modules}
     if args.teacher_oversample:
         teacher_settings["oversample"] = oversample_counts(tuple(args.teacher_oversample))
-    teacher = teacher_step(args.work, args.data_dir, teacher_settings, inputs(load(TRAINING_DATA, args.data_dir)))
+    data = load(TRAINING_DATA, args.data_dir)  # loaded once: the stamps, the policy and the card read it
+    teacher = teacher_step(args.work, args.data_dir, teacher_settings, inputs(data))
     student_settings = {**STUDENT, "transfer_only": args.transfer_only} if args.transfer_only else STUDENT
-    data = load(student_data(student_settings), args.data_dir)  # loaded once: stamps, policy and card read it
+    if args.transfer_only:
+        data = load(student_data(student_settings), args.data_dir)
     seeds_to_train = range(SEEDS) if args.seed is None else [args.seed]
     students = [student_step(args.work, args.data_dir, teacher, student_settings, seed, args.extra_teacher, routes,
                              inputs(data)) for seed in seeds_to_train]
