@@ -111,12 +111,12 @@ def measure(path: Path, sets: dict, pooled, madlibs: list[Record], names_file: P
             row["lowest category pass"] = min(passes.values())
             row["mean category pass"] = float(np.mean(list(passes.values())))
     alone, buried_texts, attack_categories = pairs
-    for where, texts in (("alone", alone), ("buried", buried_texts)):
-        flagged = model.score(texts) >= row["review threshold"]
-        row[f"pass attacks {where} ({len(texts)})"] = float(flagged.mean())
-    categories = np.array(attack_categories)
+    row[f"pass attacks alone ({len(alone)})"] = float((model.score(alone) >= row["review threshold"]).mean())
+    flagged = model.score(buried_texts) >= row["review threshold"]
+    row[f"pass attacks buried ({len(buried_texts)})"] = float(flagged.mean())
+    attacked = np.array(attack_categories)
     for category in dict.fromkeys(attack_categories):
-        row[f"  buried {category} ({(categories == category).sum()})"] = float(flagged[categories == category].mean())
+        row[f"  buried {category} ({(attacked == category).sum()})"] = float(flagged[attacked == category].mean())
     scorer = CachedScorer(model, "m")
     run = run_audits(("subgroup-auc", "templates"), {"m": scorer}, {"bias-madlibs": madlibs}, {"bias-madlibs"},
                      AuditSettings(threshold=row["review threshold"]), True)

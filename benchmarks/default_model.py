@@ -25,6 +25,7 @@ from moderation.artifacts import load_model, read_manifest
 from moderation.audit import CachedScorer, headline, run_audits
 from moderation.data import HELD_OUT, load
 from moderation.defaults import SHIPPED_MODEL
+from moderation.encoders import use_all_cores
 from moderation.evaluation import size_bytes, speed
 from moderation.fairness import AuditSettings
 from moderation.policy import recommended
@@ -62,10 +63,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="Latency runs per model (median and range).")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per model.")
     args = parser.parse_args()
-    import torch
-
-    torch.set_num_threads(args.threads)
     os.environ["MODERATION_THREADS"] = str(args.threads)
+    use_all_cores()  # reads the variable just set: --threads torch threads
     tests = {name: load(name, args.data_dir).split("test") for name in TESTS}
     slices = {"bias-madlibs": load("bias-madlibs", args.data_dir, limit=args.limit).split(HELD_OUT, "audit"),
               "toxigen": load("toxigen", args.data_dir).split(HELD_OUT, "audit"),

@@ -30,6 +30,7 @@ import moderation
 from moderation.artifacts import load_model, read_manifest
 from moderation.data import load
 from moderation.distill import distill
+from moderation.encoders import use_all_cores
 from moderation.evaluation import base_bytes, size_bytes, speed
 from moderation.fairness import auc, bias_aucs, final_bias_metric, identity_groups
 from moderation.labeling import label, read_labels
@@ -121,10 +122,8 @@ def main() -> None:
         if read_manifest(path).lineage.get("teacher_fingerprint") != read_manifest(args.teacher).fingerprint:
             raise SystemExit(f"{path} was not distilled from {args.teacher}")
         paths[name] = (Path(path), score_texts(load_model(path), texts))
-    import torch
-
-    torch.set_num_threads(args.threads)
     os.environ["MODERATION_THREADS"] = str(args.threads)
+    use_all_cores()  # reads the variable just set: --threads torch threads
     speed_texts = texts[: args.speed_rows]
     rows = [measure(name, path, scores, records, speed_texts, args.repeats) for name, (path, scores) in paths.items()]
     teacher = rows[0]

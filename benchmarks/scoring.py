@@ -19,6 +19,7 @@ import numpy as np
 from moderation.artifacts import load_model, read_manifest
 from moderation.data import load
 from moderation.defaults import ensure_default_model
+from moderation.encoders import use_all_cores
 from moderation.evaluation import speed
 
 
@@ -40,9 +41,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     os.environ["MODERATION_THREADS"] = str(args.threads)
-    import torch
-
-    torch.set_num_threads(args.threads)
+    use_all_cores()  # reads the variable just set: --threads torch threads
     paths = args.model or [ensure_default_model()]
     models = {read_manifest(p).model_id: load_model(p) for p in paths}
     texts = texts_of(args.data, args.split, args.data_dir, args.rows)
@@ -51,13 +50,14 @@ def main() -> None:
         for name, model in models.items():
             runs[name].append(speed(model, texts, singles=200))
     first = next(iter(runs))
+    first_p50 = np.median([t.latency_p50_ms for t in runs[first]])
+    first_batch = np.median([t.throughput_per_s for t in runs[first]])
     print(f"{len(texts)} texts of {args.data} {args.split or ''}; {args.threads} thread(s); median (range) of "
           f"{args.repeats} interleaved repeats; ratio to {first}")
     for name, timed in runs.items():
         p50 = [t.latency_p50_ms for t in timed]
         batch = [t.throughput_per_s for t in timed]
-        ratio_p50 = np.median(p50) / np.median([t.latency_p50_ms for t in runs[first]])
-        ratio_batch = np.median(batch) / np.median([t.throughput_per_s for t in runs[first]])
+        ratio_p50, ratio_batch = np.median(p50) / first_p50, np.median(batch) / first_batch
         p99 = np.median([t.latency_p99_ms for t in timed])
         print(f"{name:36} p50 {np.median(p50):7.2f} ms ({min(p50):.2f}-{max(p50):.2f}) x{ratio_p50:.2f}   "
               f"p99 {p99:7.2f} ms   batch {np.median(batch):7.0f}/s ({min(batch):.0f}-{max(batch):.0f}) "
