@@ -241,12 +241,14 @@ def main() -> None:
         teacher_settings["oversample"] = oversample_counts(tuple(args.teacher_oversample))
     data = load(TRAINING_DATA, args.data_dir)  # loaded once: the stamps, the policy and the card read it
     teacher = teacher_step(args.work, args.data_dir, teacher_settings, inputs(data))
-    student_settings = {**STUDENT, "transfer_only": args.transfer_only} if args.transfer_only else STUDENT
+    student_settings = STUDENT
     if args.transfer_only:
+        student_settings = {**STUDENT, "transfer_only": args.transfer_only}
         data = load(student_data(student_settings), args.data_dir)
+    depends = inputs(data)  # a fingerprint of every row: computed once, not per seed
     seeds_to_train = range(SEEDS) if args.seed is None else [args.seed]
     students = [student_step(args.work, args.data_dir, teacher, student_settings, seed, args.extra_teacher, routes,
-                             inputs(data)) for seed in seeds_to_train]
+                             depends) for seed in seeds_to_train]
     if args.seed is not None:
         print(f"Trained {students[0]}; run again without --seed to choose, evaluate, audit and ship.")
         return
