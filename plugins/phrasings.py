@@ -35,14 +35,20 @@ def runs(template: str, length: int = RUN) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + length]) for i in range(max(1, len(words) - length + 1))}
 
 
-def held_out_runs(behaviour: dict[str, Any]) -> set[tuple[str, ...]]:
-    """The word runs of the behaviour templates held out for validation and test."""
-    return {run for body in behaviour["categories"].values() for i, template in enumerate(body["templates"])
-            if template_role(i) != "train" for run in runs(template)}
+def held_out_runs(behaviour: dict[str, Any]) -> dict[int, set[tuple[str, ...]]]:
+    """The word runs of the behaviour templates held out for validation and test, by their length (RUN, or
+    fewer for a shorter template)."""
+    banned: dict[int, set[tuple[str, ...]]] = {}
+    for body in behaviour["categories"].values():
+        for i, template in enumerate(body["templates"]):
+            if template_role(i) != "train":
+                for run in runs(template):
+                    banned.setdefault(len(run), set()).add(run)
+    return banned
 
 
-def shares_a_run(template: str, banned: set[tuple[str, ...]]) -> bool:
-    return any(runs(template, length) & banned for length in {len(run) for run in banned})
+def shares_a_run(template: str, banned: dict[int, set[tuple[str, ...]]]) -> bool:
+    return any(runs(template, length) & found for length, found in banned.items())
 
 
 def templates(spec: dict[str, Any]) -> Iterator[str]:
@@ -59,7 +65,8 @@ def templates(spec: dict[str, Any]) -> Iterator[str]:
     yield from spec["person_templates"]
 
 
-def generate(spec: dict[str, Any], identities: list[list[str]], banned: set[tuple[str, ...]]) -> Iterator[str]:
+def generate(spec: dict[str, Any], identities: list[list[str]],
+             banned: dict[int, set[tuple[str, ...]]]) -> Iterator[str]:
     """The sentences: each group template filled with a few groups, each person template with a few names."""
     names, k = spec["names"], spec["groups_per_template"]
     for t, template in enumerate(templates(spec)):
