@@ -7,6 +7,11 @@ jigsaw-toxic comment surround them, all inside the 64 tokens it reads. Each copy
 toxic training row at a sentence boundary of a friendly training row's excerpt, short enough for the
 whole copy to fit in one student window, and keeps the toxic row's label, toxicity, split and group: it
 teaches that the attack decides, and it can never cross into validation, test or audits.
+
+Unlabelled rows (a distillation's transfer set) can be buried too, whatever they say, at a share of their
+own: a copy stays unlabelled, so the teacher's score of the copy is its target. Short generated sentences
+(``phrasings``) taught the student that a claim's framing decides its score, and with them it flagged fewer
+buried attacks (docs/figures.md); their buried copies show it the same claims inside friendly text.
 """
 
 from __future__ import annotations
@@ -57,18 +62,25 @@ def _is_attack(record: Record) -> bool:
     return record.label == 1 and len(record.text.split()) <= MAX_ATTACK_WORDS
 
 
+def _is_unlabeled(record: Record) -> bool:
+    return record.label < 0 and len(record.text.split()) <= MAX_ATTACK_WORDS
+
+
 def _is_host(record: Record) -> bool:
     return record.label == 0 and record.toxicity <= FRIENDLY and len(record.text.split()) >= MIN_HOST_WORDS
 
 
-def buried(records: Sequence[Record], share: float, *, avoid: set[str] = frozenset()) -> list[Record]:
-    """A buried copy of ``share`` of the short toxic rows of ``records`` (chosen by a hash of their text),
-    each in a friendly row of ``records`` chosen by a hash of the attack's id. None when ``share`` is 0 or
-    no row is long and friendly enough to host one. ``avoid`` holds split keys a copy must not produce."""
+def buried(records: Sequence[Record], share: float, *, unlabeled: float = 0.0,
+           avoid: set[str] = frozenset()) -> list[Record]:
+    """A buried copy of ``share`` of the short toxic rows of ``records`` and of ``unlabeled`` of its short
+    unlabelled ones (each chosen by a hash of its text), each in a friendly row of ``records`` chosen by a
+    hash of the row's id. None when no row is long and friendly enough to host one. ``avoid`` holds split
+    keys a copy must not produce."""
     hosts = [r for r in records if _is_host(r)]
-    if share <= 0 or not hosts:
+    if not hosts:
         return []
-    attacks = [r for r in records if _is_attack(r) and hash_point(row_key(r), "bury") < share]
+    attacks = [r for r in records if (_is_attack(r) and hash_point(row_key(r), "bury") < share)
+               or (_is_unlabeled(r) and hash_point(row_key(r), "bury") < unlabeled)]
 
     def host_text(record: Record, n: int) -> str:
         host = hosts[int(hash_point(record.id, f"bury-host{n}") * len(hosts))]
@@ -83,5 +95,5 @@ def buried(records: Sequence[Record], share: float, *, avoid: set[str] = frozens
     return out
 
 
-def bury_lineage(share: float) -> dict[str, object]:
-    return {"share": share, "version": BURY_VERSION}
+def bury_lineage(share: float, unlabeled: float = 0.0) -> dict[str, object]:
+    return {"share": share, "version": BURY_VERSION, **({"unlabeled": unlabeled} if unlabeled else {})}

@@ -118,9 +118,11 @@ def long_text_scope(params: Mapping[str, Any], bury: float = 0.0) -> str:
 
 
 def _buried(step: Mapping[str, Any]) -> str:
-    """The buried copies a build step trained on (its settings' ``bury`` share), as the card words them."""
-    share = step["bury"]
-    return f", copies of {share:.0%} of the short toxic rows set inside a friendly comment" if share else ""
+    """The buried copies a build step trained on (its settings' ``bury`` and ``bury_unlabeled`` shares), as the
+    card words them."""
+    shares = [f"{share:.0%} of the short {rows}" for share, rows in
+              ((step["bury"], "toxic rows"), (step.get("bury_unlabeled"), "unlabelled rows")) if share]
+    return f", copies of {' and '.join(shares)} set inside a friendly comment" if shares else ""
 
 
 def _transfer_only(student: Mapping[str, Any]) -> str:

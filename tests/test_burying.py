@@ -66,6 +66,21 @@ def test_the_share_of_attacks_buried_and_texts_to_avoid():
     assert buried([attacks[0], *hosts], share=1.0, avoid={split_key(first.text)}) == []
 
 
+def test_unlabelled_rows_are_buried_at_their_own_share_and_stay_unlabelled():
+    host = train_row("f", HOST, 0.0)
+    rows = [dataclasses.replace(make_record(f"u{i}", f"claim number {i} about them", 0.0, source="phrasings"),
+                                split="unlabeled", label=-1) for i in range(300)]
+    toxic = train_row("a", "you are a worthless idiot", 0.9)
+    assert buried([*rows, toxic, host], share=1.0) == buried([toxic, host], share=1.0)  # by default none of them
+    copies = buried([*rows, toxic, host], share=0.0, unlabeled=0.5)
+    assert 100 < len(copies) < 200 and "a~b1" not in {c.id for c in copies}
+    assert all(c.label == -1 and c.split == "unlabeled" and c.source == "phrasings+bury" for c in copies)
+    source = {r.id: r.text for r in rows}
+    for copy in copies:
+        claim = source[copy.id.removesuffix("~b1")] + "."
+        assert claim in copy.text and copy.text.replace(claim, "").split()[0] in HOST.split()  # inside the host
+
+
 def test_buried_copies_join_the_transfer_set_and_the_lineage(default_model, tmp_path):
     data = load("demo")
     plain, with_buried = transfer_records(data), transfer_records(data, bury=1.0)
@@ -77,3 +92,8 @@ def test_buried_copies_join_the_transfer_set_and_the_lineage(default_model, tmp_
                                    "demo", "--out", str(out), "--cache", str(tmp_path / "c.sqlite"), "--bury",
                                    "0.5", "--json").stdout)
     assert report["lineage"]["bury"] == {"share": 0.5, "version": "1"}
+    report = json.loads(invoke_cli("distill", "--teacher", str(default_model), "--student", "tfidf-lr", "--data",
+                                   "demo", "--labeled", "300", "--out", str(out), "--cache", str(tmp_path / "c.sqlite"),
+                                   "--bury-unlabeled", "0.5", "--json").stdout)
+    assert report["lineage"]["bury"] == {"share": 0.0, "version": "1", "unlabeled": 0.5}
+    assert report["lineage"]["transfer_rows"] > len(transfer_records(load("demo", labeled=300)))

@@ -8,9 +8,10 @@ these, to redo it); an interrupted step resumes where it stopped:
 
 1. teacher: LoRA on the pooled data (identity-swapped and buried copies added), best checkpoint by validation;
 2. students: the transfer set (train + unlabeled rows, their swapped copies, and copies of short toxic rows
-   set inside friendly text; ``--transfer-only DATA`` adds unlabelled sets only the student reads) labeled by
-   the teacher offline (prediction cache), a student distilled from those scores mixed with gold labels, once
-   per seed (``--seed S``: that seed only, so that seeds can train at once);
+   set inside friendly text; ``--transfer-only DATA`` adds unlabelled sets only the student reads,
+   ``--bury-unlabeled SHARE`` buried copies of short unlabelled rows) labeled by the teacher offline
+   (prediction cache), a student distilled from those scores mixed with gold labels, once per seed
+   (``--seed S``: that seed only, so that seeds can train at once);
 3. choice and policy: the seed with the best validation composite (``composite``) is the one shipped; review
    and block thresholds chosen for it on the pooled validation split;
 4. evaluation: ROC-AUC per data set's test split, student beside teacher;
@@ -125,6 +126,8 @@ def student_step(work: Path, data_dir: Path, teacher: Path, settings: dict[str, 
     params += [a for k, v in settings.get("alpha_for", {}).items() for a in ("--alpha-for", f"{k}={v}")]
     params += [a for t in extra_teachers for a in ("--teacher", str(t))]
     params += [a for name, t in routes.items() for a in ("--teacher-for", f"{name}={t}")]
+    if settings.get("bury_unlabeled"):
+        params += ["--bury-unlabeled", str(settings["bury_unlabeled"])]
     moderation("distill", "--teacher", str(teacher), "--student", settings["student"], "--data", student_data(settings),
                "--data-dir", str(data_dir), "--out", str(out), "--alpha", str(settings["alpha"]),
                "--augment", str(settings["augment"]), "--perturb", str(settings["perturb"]),
@@ -228,6 +231,9 @@ def main() -> None:
     parser.add_argument("--transfer-only", default=None, metavar="DATA",
                         help="Unlabelled data set(s) that only the students' transfer sets read, scored by the "
                              "teacher alone, e.g. phrasings (not in the shipped recipe: docs/figures.md).")
+    parser.add_argument("--bury-unlabeled", type=float, default=0.0, metavar="SHARE",
+                        help="Share of the students' short unlabelled transfer rows also set inside friendly text, "
+                             "scored by the teacher (not in the shipped recipe: docs/figures.md).")
     parser.add_argument("--seed", type=int, choices=range(SEEDS), default=None,
                         help="Train the teacher and this seed's student only, then stop: run one per core or "
                              "machine at once; a later run without --seed finds them cached.")
@@ -242,8 +248,9 @@ def main() -> None:
     data = load(TRAINING_DATA, args.data_dir)  # loaded once: the stamps, the policy and the card read it
     teacher = teacher_step(args.work, args.data_dir, teacher_settings, inputs(data))
     student_settings = STUDENT
+    student_settings = {**STUDENT, **({"bury_unlabeled": args.bury_unlabeled} if args.bury_unlabeled else {})}
     if args.transfer_only:
-        student_settings = {**STUDENT, "transfer_only": args.transfer_only}
+        student_settings["transfer_only"] = args.transfer_only
         data = load(student_data(student_settings), args.data_dir)
     depends = inputs(data)  # a fingerprint of every row: computed once, not per seed
     seeds_to_train = range(SEEDS) if args.seed is None else [args.seed]
@@ -264,7 +271,8 @@ def main() -> None:
                         + "".join(f" --teacher-oversample {o}" for o in args.teacher_oversample)
                         + "".join(f" --extra-teacher {t}" for t in args.extra_teacher)
                         + "".join(f" --teacher-for {r}" for r in args.teacher_for)
-                        + (f" --transfer-only {args.transfer_only}" if args.transfer_only else ""),
+                        + (f" --transfer-only {args.transfer_only}" if args.transfer_only else "")
+                        + (f" --bury-unlabeled {args.bury_unlabeled}" if args.bury_unlabeled else ""),
              "script_sha256": code, "data": TRAINING_DATA, "teacher": teacher_settings, "student": student_settings,
              "seeds": SEEDS, "chosen_on": CHOSEN_ON, "seed_figures": seeds, "chosen": student.name,
              "policy": POLICY, "audited": AUDITED, "audit_limit": AUDIT_LIMIT,

@@ -62,18 +62,23 @@ def _shares(pairs: tuple[str, ...]) -> dict[str, float]:
                    "labelled by the teacher alone (0: none).")
 @oversample_option
 @bury_option
+@click.option("--bury-unlabeled", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Share of the short unlabelled transfer rows also set inside an excerpt of a friendly one; "
+                   "the teacher scores each copy (0: none).")
 @json_option
 @friendly_errors
 def command(teacher_paths: tuple[Path, ...], student_name: str, data_name: str, out: Path, data_dir: Path | None,
             limit: int | None, labeled: int | None, alpha: float, params: tuple[str, ...], engine: str,
             cache_path: Path | None, augment: int, swap_targets: str, perturb: int, oversample: tuple[str, ...],
-            bury: float, alpha_for: tuple[str, ...], teacher_for: tuple[str, ...], as_json: bool) -> None:
+            bury: float, bury_unlabeled: float, alpha_for: tuple[str, ...], teacher_for: tuple[str, ...],
+            as_json: bool) -> None:
     """Distill STUDENT from TEACHER on DATA; evaluate on its test split; save to OUT with manifest and card."""
     data = load(data_name, data_dir, limit=limit, labeled=labeled)
     manifest = distill(teacher_paths, student_name, data, out, alpha=alpha, params=plugin_params(params),
                        lineage={"command": invoked_command()}, augment=augment, swap_targets=swap_targets,
-                       perturb=perturb, bury=bury, oversample=oversample_counts(oversample),
-                       alpha_for=_shares(alpha_for), engine=engine, teacher_for=teacher_routes(teacher_for),
+                       perturb=perturb, bury=bury, bury_unlabeled=bury_unlabeled,
+                       oversample=oversample_counts(oversample), alpha_for=_shares(alpha_for), engine=engine,
+                       teacher_for=teacher_routes(teacher_for),
                        cache_path=cache_path)
     if as_json:
         click.echo(json.dumps({"model": manifest.model_id, "path": str(out), "metrics": manifest.metrics,
