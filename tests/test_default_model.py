@@ -76,5 +76,12 @@ def test_the_build_chooses_a_seed_by_quality_and_behaviour_alike():
 
 def test_transfer_only_data_reaches_the_students_alone():
     build = build_script()
-    assert build.student_data(build.STUDENT) == build.TRAINING_DATA  # the shipped recipe reads none
-    assert build.student_data({**build.STUDENT, "transfer_only": "phrasings"}) == build.TRAINING_DATA + ",phrasings"
+    assert build.student_data(build.student_recipe("", 0.0)) == build.TRAINING_DATA
+    assert build.student_data(build.student_recipe("phrasings", 0.0)) == build.TRAINING_DATA + ",phrasings"
+
+
+def test_the_builds_default_recipe_is_the_shipped_models():
+    build = build_script()
+    recipe = build.student_recipe(build.TRANSFER_ONLY, build.BURY_UNLABELED)
+    assert recipe == read_manifest(SHIPPED_MODEL).lineage["build"]["student"]
+    assert build.student_recipe("", 0.0) == build.STUDENT  # the previous default's recipe: no key added

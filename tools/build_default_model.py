@@ -8,10 +8,10 @@ these, to redo it); an interrupted step resumes where it stopped:
 
 1. teacher: LoRA on the pooled data (identity-swapped and buried copies added), best checkpoint by validation;
 2. students: the transfer set (train + unlabeled rows, their swapped copies, and copies of short toxic rows
-   set inside friendly text; ``--transfer-only DATA`` adds unlabelled sets only the student reads,
-   ``--bury-unlabeled SHARE`` buried copies of short unlabelled rows) labeled by the teacher offline
-   (prediction cache), a student distilled from those scores mixed with gold labels, once per seed
-   (``--seed S``: that seed only, so that seeds can train at once);
+   set inside friendly text; ``--transfer-only DATA`` adds unlabelled sets only the student reads, and
+   ``--bury-unlabeled SHARE`` buried copies of short unlabelled rows: phrasings and 0.5 by default) labeled by
+   the teacher offline (prediction cache), a student distilled from those scores mixed with gold labels, once
+   per seed (``--seed S``: that seed only, so that seeds can train at once);
 3. choice and policy: the seed with the best validation composite (``composite``) is the one shipped; review
    and block thresholds chosen for it on the pooled validation split;
 4. evaluation: ROC-AUC per data set's test split, student beside teacher;
@@ -57,6 +57,8 @@ TEACHER = {"teacher": "minilm-lora", "steps": 1500, "max_length": 64, "augment":
 STUDENT = {"student": "tiny-transformer", "alpha": 0.5, "augment": 2, "perturb": 0, "bury": 0.2, "oversample": {},
            "params": {"max_steps": 9000, "dim": 128, "ffn": 384, "layers": 2, "max_length": 64,
                       "long_text": "window-mean"}}
+TRANSFER_ONLY = "phrasings"  # unlabelled sets only the students read (b22: docs/figures.md)
+BURY_UNLABELED = 0.5         # the share of the students' short unlabelled rows also buried in friendly text
 SEEDS = 3  # students trained; one ships: seeds differ by whole behaviour templates passed or failed
 CHOSEN_ON = ("davidson", "jigsaw-toxic", "stormfront", "behaviour")  # toxigen's validation split has 24 rows
 POLICY = {"review_recall": 0.90, "block_precision": 0.95}
@@ -100,6 +102,13 @@ def teacher_step(work: Path, data_dir: Path, settings: dict[str, Any], depends: 
     moderation(*args)
     write_stamp(out, stamp)
     return out
+
+
+def student_recipe(transfer_only: str, bury_unlabeled: float) -> dict[str, Any]:
+    """STUDENT with the build's options; an option left empty adds no key, so that the stamps of runs made
+    before it existed still match."""
+    return {**STUDENT, **({"bury_unlabeled": bury_unlabeled} if bury_unlabeled else {}),
+            **({"transfer_only": transfer_only} if transfer_only else {})}
 
 
 def student_data(settings: dict[str, Any]) -> str:
@@ -228,12 +237,12 @@ def main() -> None:
     parser.add_argument("--teacher-for", action="append", default=[], metavar="DATA=PATH",
                         help="A saved teacher that scores data set DATA's transfer rows instead of the built one "
                              "(repeatable), e.g. the one best on DATA's validation split.")
-    parser.add_argument("--transfer-only", default=None, metavar="DATA",
+    parser.add_argument("--transfer-only", default=TRANSFER_ONLY, metavar="DATA",
                         help="Unlabelled data set(s) that only the students' transfer sets read, scored by the "
-                             "teacher alone, e.g. phrasings (not in the shipped recipe: docs/figures.md).")
-    parser.add_argument("--bury-unlabeled", type=float, default=0.0, metavar="SHARE",
+                             "teacher alone ('' for none: the recipe of the previous default, b19).")
+    parser.add_argument("--bury-unlabeled", type=float, default=BURY_UNLABELED, metavar="SHARE",
                         help="Share of the students' short unlabelled transfer rows also set inside friendly text, "
-                             "scored by the teacher (not in the shipped recipe: docs/figures.md).")
+                             "scored by the teacher (0: none).")
     parser.add_argument("--seed", type=int, choices=range(SEEDS), default=None,
                         help="Train the teacher and this seed's student only, then stop: run one per core or "
                              "machine at once; a later run without --seed finds them cached.")
@@ -248,9 +257,8 @@ def main() -> None:
     data = load(TRAINING_DATA, args.data_dir)  # loaded once: the stamps, the policy and the card read it
     teacher = teacher_step(args.work, args.data_dir, teacher_settings, inputs(data))
     student_settings = STUDENT
-    student_settings = {**STUDENT, **({"bury_unlabeled": args.bury_unlabeled} if args.bury_unlabeled else {})}
+    student_settings = student_recipe(args.transfer_only, args.bury_unlabeled)
     if args.transfer_only:
-        student_settings["transfer_only"] = args.transfer_only
         data = load(student_data(student_settings), args.data_dir)
     depends = inputs(data)  # a fingerprint of every row: computed once, not per seed
     seeds_to_train = range(SEEDS) if args.seed is None else [args.seed]
@@ -271,8 +279,7 @@ def main() -> None:
                         + "".join(f" --teacher-oversample {o}" for o in args.teacher_oversample)
                         + "".join(f" --extra-teacher {t}" for t in args.extra_teacher)
                         + "".join(f" --teacher-for {r}" for r in args.teacher_for)
-                        + (f" --transfer-only {args.transfer_only}" if args.transfer_only else "")
-                        + (f" --bury-unlabeled {args.bury_unlabeled}" if args.bury_unlabeled else ""),
+                        + f" --transfer-only {shlex.quote(args.transfer_only)} --bury-unlabeled {args.bury_unlabeled}",
              "script_sha256": code, "data": TRAINING_DATA, "teacher": teacher_settings, "student": student_settings,
              "seeds": SEEDS, "chosen_on": CHOSEN_ON, "seed_figures": seeds, "chosen": student.name,
              "policy": POLICY, "audited": AUDITED, "audit_limit": AUDIT_LIMIT,
