@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TRAINING_DATA = "davidson,jigsaw-toxic,toxigen,stormfront,behaviour"
 EVALUATED = ("davidson", "jigsaw-toxic", "toxigen", "stormfront")
 AUDITED = "toxigen,bias-madlibs,behaviour,stormfront,davidson"
-AUDIT_LIMIT = 10_000  # rows of each audited data set, by hash: bias-madlibs has 76,564
+AUDIT_LIMIT = 10_000  # held-out rows of each audited data set, by hash: bias-madlibs holds out 76,564
 TEACHER = {"teacher": "minilm-lora", "steps": 1500, "max_length": 64, "augment": 1, "bury": 0.2, "base": None,
            "target_modules": None, "oversample": {"stormfront": 2}}
 STUDENT = {"student": "tiny-transformer", "alpha": 0.5, "augment": 2, "perturb": 0, "bury": 0.2, "oversample": {},

@@ -11,7 +11,7 @@ import click
 from moderation.artifacts import load_model, read_manifest
 from moderation.audit import CachedScorer, build_report, drop_seen, parse_gates, run_audits, select_audits, trained_on
 from moderation.commands.common import USER_ERRORS, friendly_errors, json_option, model_option, resolve_model_path
-from moderation.data import HELD_OUT, load
+from moderation.data import HELD_OUT, by_hash, load
 from moderation.fairness import AuditError, AuditSettings, labels_of
 from moderation.protocols import Record
 from moderation.report import REPORT_HTML, REPORT_JSON, SUMMARY_MD, check_out, render_summary, write_report
@@ -55,8 +55,10 @@ def _load_slices(names: list[str], data_dir: Path | None, limit: int | None,
     sets are template sets, and notes."""
     slices, info, templates, notes = {}, [], set(), []
     for name in names:
-        data = load(name, data_dir, limit=limit)
+        data = load(name, data_dir)
         held_out = data.split(HELD_OUT, "audit")
+        if limit is not None:  # sampled after the split: a limit on loaded rows would cut small slices too
+            held_out = by_hash(held_out, limit)
         if not held_out:
             raise AuditError(f"data set {name!r} has no held-out audit rows: none of its {len(data.records)} "
                              "rows mention an identity group; audit a data set with identity mentions")
@@ -90,7 +92,7 @@ def _load_slices(names: list[str], data_dir: Path | None, limit: int | None,
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder holding the shared data (default: $MODERATION_DATA_DIR).")
 @click.option("--limit", type=click.IntRange(1), default=None,
-              help="Load N rows of each data set (chosen by content hash) before taking its audit split.")
+              help="Audit at most N held-out rows of each data set (chosen by content hash).")
 @click.option("--audits", "audit_spec", default="all", show_default=True,
               help="'all' or audit names, comma-separated (see `moderation plugins`).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
