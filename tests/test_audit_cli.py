@@ -243,14 +243,9 @@ def test_models_can_be_given_labels_for_tables_and_charts(tmp_path: Path, compar
 def test_limit_samples_the_held_out_rows_not_the_loaded_ones(tmp_path: Path, default_model: Path):
     """--limit N audits N held-out rows; sampling the loaded rows first would leave a set whose held-out share
     is small (the behaviour set: 7,187 of 28,931) with a fraction of its slice."""
-    held_out = load("demo").split("audit", "audit")
-    small = len(held_out) // 2
-    reports, large = {}, 10 * len(held_out)
-    for limit in (small, large):
-        out = tmp_path / str(limit)
-        code, output = cli("audit", "--model", str(default_model), "--data", "demo", "--limit", str(limit),
-                           "--audits", "subgroup-auc", "--out", str(out), *FAST)
-        assert code == 0, output
-        reports[limit] = json.loads((out / "report.json").read_text())["data"][0]
-    assert reports[small]["rows"] + reports[small]["removed_seen_in_training"] == small
-    assert reports[large]["rows"] + reports[large]["removed_seen_in_training"] == len(held_out)
+    limit = len(load("demo").split("audit", "audit")) // 2
+    code, output = cli("audit", "--model", str(default_model), "--data", "demo", "--limit", str(limit),
+                       "--audits", "subgroup-auc", "--out", str(tmp_path / "report"), *FAST)
+    assert code == 0, output
+    audited = json.loads((tmp_path / "report" / "report.json").read_text())["data"][0]
+    assert audited["rows"] + audited["removed_seen_in_training"] == limit
