@@ -256,7 +256,6 @@ def main() -> None:
         teacher_settings["oversample"] = oversample_counts(tuple(args.teacher_oversample))
     data = load(TRAINING_DATA, args.data_dir)  # loaded once: the stamps, the policy and the card read it
     teacher = teacher_step(args.work, args.data_dir, teacher_settings, inputs(data))
-    student_settings = STUDENT
     student_settings = student_recipe(args.transfer_only, args.bury_unlabeled)
     if args.transfer_only:
         data = load(student_data(student_settings), args.data_dir)
