@@ -123,7 +123,7 @@ def test_open_a_report(page: Page, live):
     expect(page.locator("h1")).to_have_css("color", "rgb(0, 128, 0)")  # the report's own inline style applies
     expect(page.locator("#gap")).to_have_text("AUC gap 0.04")
     assert page.locator("body").get_attribute("data-ran") is None  # its script does not run (sandbox)
-    assert page.locator("#figure").evaluate("img => img.complete && img.naturalWidth") == 1  # its figures load
+    expect(page.locator("#figure")).to_have_js_property("naturalWidth", 1)  # its figure loads (waits for it)
     shot(page, "report")
 
 
