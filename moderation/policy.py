@@ -12,6 +12,8 @@ import numpy as np
 from moderation.errors import InputError
 
 DECISIONS = ("allow", "review", "block")
+REVIEW_RECALL = 0.90    # a human sees at least nine in ten toxic comments
+BLOCK_PRECISION = 0.99  # an automatic block is wrong at most once in a hundred: the rest is a human's call
 
 
 @dataclass(frozen=True)
@@ -44,8 +46,8 @@ def recommended(manifest_policy: Mapping[str, Any] | None, review: float | None 
                   block=block if block is not None else float(chosen.get("block", Policy.block)))
 
 
-def choose(scores: Sequence[float], labels: Sequence[int], *, review_recall: float = 0.90,
-           block_precision: float = 0.95) -> dict[str, Any]:
+def choose(scores: Sequence[float], labels: Sequence[int], *, review_recall: float = REVIEW_RECALL,
+           block_precision: float = BLOCK_PRECISION) -> dict[str, Any]:
     """Thresholds from labeled validation scores: review from the highest threshold that still sends
     ``review_recall`` of the toxic rows to a human; block from the lowest threshold at which the blocked
     rows are at least ``block_precision`` toxic (never below review)."""

@@ -113,6 +113,20 @@ def test_policy_from_validation_scores():
     assert policy["review"] <= policy["block"]
 
 
+def test_the_default_rule_leaves_a_review_band_where_review_is_already_precise():
+    # as on the pooled validation split, precision at the review threshold is already above 0.95: a
+    # 0.95 rule blocks all but one flagged row; the default 0.99 leaves the uncertain ones to a human
+    labels = np.array([0] * 60 + [1] * 100)
+    scores = np.concatenate([np.linspace(0.0, 0.53, 60), np.linspace(0.45, 1.0, 100)])
+
+    def in_band(policy: dict) -> int:
+        return int(((scores >= policy["review"]) & (scores < policy["block"])).sum())
+
+    assert in_band(choose(scores, labels, block_precision=0.95)) == 1
+    policy = choose(scores, labels)
+    assert in_band(policy) == 9 and labels[scores >= policy["block"]].mean() >= 0.99
+
+
 def test_explicit_thresholds_beat_the_models_policy():
     assert recommended({"review": 0.3, "block": 0.8}) == Policy(0.3, 0.8)
     assert recommended({"review": 0.3, "block": 0.8}, review=0.6) == Policy(0.6, 0.8)

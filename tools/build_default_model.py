@@ -43,7 +43,7 @@ from moderation.defaults import SHIPPED_MODEL
 from moderation.labeling import label, read_labels
 from moderation.model_card import render_default_card
 from moderation.plugins import source_digest
-from moderation.policy import choose
+from moderation.policy import BLOCK_PRECISION, REVIEW_RECALL, choose
 from moderation.protocols import Record
 from moderation_plugins.behaviour import category_passes
 
@@ -61,7 +61,7 @@ TRANSFER_ONLY = "phrasings"  # unlabelled sets only the students read (b22: docs
 BURY_UNLABELED = 0.5         # the share of the students' short unlabelled rows also buried in friendly text
 SEEDS = 3  # students trained; one ships: seeds differ by whole behaviour templates passed or failed
 CHOSEN_ON = ("davidson", "jigsaw-toxic", "stormfront", "behaviour")  # toxigen's validation split has 24 rows
-POLICY = {"review_recall": 0.90, "block_precision": 0.95}
+POLICY = {"review_recall": REVIEW_RECALL, "block_precision": BLOCK_PRECISION}
 
 
 def inputs(data: LoadedData) -> dict[str, Any]:
