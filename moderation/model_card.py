@@ -117,6 +117,13 @@ def long_text_scope(params: Mapping[str, Any], bury: float = 0.0) -> str:
             f"windows, {params['long_text']}; {found})")
 
 
+def _review_share(policy: Mapping[str, Any]) -> str:
+    """How many flagged comments a human decides: absent from policies chosen before it was recorded."""
+    if "review_share" not in policy:
+        return ""
+    return f"; {policy['review_share']:.0%} of the flagged validation rows fall between the two, for a human"
+
+
 def _buried(step: Mapping[str, Any]) -> str:
     """The buried copies a build step trained on (its settings' ``bury`` and ``bury_unlabeled`` shares), as the
     card words them."""
@@ -183,7 +190,7 @@ Audit rows are held out of everything.
 Chosen on the {policy.get('validation_rows')} rows of the {policy['chosen_on']}: {policy['rule']}.
 Review threshold {policy['review']} (recall there {policy['review_recall']:.3f}); block threshold
 {policy['block']} (precision there {policy['block_precision'] if policy['block_precision'] is None
-                                     else round(policy['block_precision'], 3)}).
+                                     else round(policy['block_precision'], 3)}){_review_share(policy)}.
 
 ## Metrics per data set (test splits, never used for any choice)
 {_evaluation(evaluation)}

@@ -50,7 +50,8 @@ def choose(scores: Sequence[float], labels: Sequence[int], *, review_recall: flo
            block_precision: float = BLOCK_PRECISION) -> dict[str, Any]:
     """Thresholds from labeled validation scores: review from the highest threshold that still sends
     ``review_recall`` of the toxic rows to a human; block from the lowest threshold at which the blocked
-    rows are at least ``block_precision`` toxic (never below review)."""
+    rows are at least ``block_precision`` toxic (never below review). ``review_share`` is the share of the
+    flagged rows a human decides (review, not block): what sizes a review queue."""
     from sklearn.metrics import precision_recall_curve
 
     y, s = np.asarray(labels), np.asarray(scores, dtype=float)
@@ -66,4 +67,5 @@ def choose(scores: Sequence[float], labels: Sequence[int], *, review_recall: flo
     return {"review": review, "block": block,
             "rule": f"review: recall >= {review_recall:.2f}; block: precision >= {block_precision:.2f}",
             "validation_rows": int(y.size), "review_recall": float((flagged & (y == 1)).sum() / (y == 1).sum()),
-            "block_precision": float(y[s >= block].mean()) if (s >= block).any() else None}
+            "block_precision": float(y[s >= block].mean()) if (s >= block).any() else None,
+            "review_share": float((flagged & (s < block)).sum() / max(1, flagged.sum()))}

@@ -125,6 +125,7 @@ def test_the_default_rule_leaves_a_review_band_where_review_is_already_precise()
     assert in_band(choose(scores, labels, block_precision=0.95)) == 1
     policy = choose(scores, labels)
     assert in_band(policy) == 9 and labels[scores >= policy["block"]].mean() >= 0.99
+    assert policy["review_share"] == 9 / (scores >= policy["review"]).sum()
 
 
 def test_explicit_thresholds_beat_the_models_policy():

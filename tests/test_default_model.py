@@ -31,6 +31,12 @@ def test_the_default_ships_with_the_package_and_is_small():
     assert "tools/build_default_model.py" in manifest.lineage["build"]["command"]
 
 
+def test_the_shipped_policy_leaves_a_review_band_for_humans():
+    policy = read_manifest(SHIPPED_MODEL).policy
+    assert policy["rule"] == "review: recall >= 0.90; block: precision >= 0.99"
+    assert policy["block_precision"] >= 0.99 and 0.05 <= policy["review_share"] <= 0.5, policy
+
+
 @pytest.mark.parametrize(("text", "decision"), PROMISES)
 def test_the_default_moderates_what_it_promises(text, decision):
     manifest = read_manifest(SHIPPED_MODEL)
