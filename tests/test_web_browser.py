@@ -83,6 +83,7 @@ def test_log_in_moderate_and_approve(page: Page, live, default_model):
     page.get_by_label("Comment").fill(PAYLOAD)
     page.get_by_role("button", name="Score").click()
     expect(page.locator("#decision")).to_have_text(re.compile(r"^(review|block)$"))
+    decided = page.locator("#decision").text_content()
     assert float(page.locator("#score").inner_text()) >= 0.5
     expect(page.locator("#model")).to_have_text(read_manifest(default_model).model_id)
     expect(page.locator("#latency")).to_have_text(re.compile(r"^[\d.]+ ms$"))
@@ -96,12 +97,17 @@ def test_log_in_moderate_and_approve(page: Page, live, default_model):
     expect(item.locator(".comment-text")).to_have_text(PAYLOAD)
     expect(item.locator(".comment-text img, .comment-text script")).to_have_count(0)
     shot(page, "queue")
+    page.get_by_role("link", name=f"{decided.title()} only").click()  # the policy's decision, as a filter
+    expect(page).to_have_url(f"{url}/queue?status=pending&decision={decided}")
+    item = page.locator(f"#comment-{queue_id}")
+    expect(item.locator(".badge")).to_have_text(decided)
 
     item.get_by_label("Reason (optional)").fill("quoted in a news report")
     item.get_by_role("button", name="Approve").click()
     expect(page.locator(".flash")).to_have_text(f"Comment #{queue_id} approved.")
     expect(page.locator(f"#comment-{queue_id}")).to_have_count(0)
     page.get_by_role("link", name=re.compile(r"^Approved")).click()
+    expect(page).to_have_url(f"{url}/queue?status=approved&decision={decided}")  # the filter stays
     expect(page.locator(f"#comment-{queue_id} .decided")).to_contain_text("by mod")
     expect(page.locator(f"#comment-{queue_id} .decided")).to_contain_text("quoted in a news report")
     shot(page, "queue-approved")

@@ -43,12 +43,12 @@ def queue_ids(html: str) -> list[int]:
     return [int(n) for n in re.findall(r'id="comment-(\d+)"', html)]
 
 
-def decide(client, comment_id: int, action: str, reason: str = "", status: str = "pending"):
+def decide(client, comment_id: int, action: str, reason: str = "", status: str = "pending", decision: str = ""):
     token = csrf_token(client.get(f"/queue?status={status}").text)
     prefix = f"c{comment_id}-"
     return client.post(f"/queue/{comment_id}", data={
         f"{prefix}csrf_token": token, f"{prefix}reason": reason, f"{prefix}{action}": action.title(),
-        f"{prefix}back_status": status, f"{prefix}back_page": "1"})
+        f"{prefix}back_status": status, f"{prefix}back_decision": decision, f"{prefix}back_page": "1"})
 
 
 # The moderation form
@@ -360,6 +360,26 @@ def test_queue_filters_and_pages(tmp_path, default_model):
     assert queue_ids(client.get("/queue?status=rejected").text) == [ids[0]]
     assert queue_ids(client.get("/queue?status=all&page=3").text) == [ids[0]]
     assert client.get("/queue?status=bogus").status_code == 400
+
+
+def test_queue_filters_by_the_policys_decision_and_keeps_the_filter(tmp_path, default_model):
+    app = make_app(tmp_path, default_model)
+    add_moderator(app, "mod")
+    client = app.test_client()
+    login(client, "mod")
+    store = services(app).store
+    band = store.enqueue([_flagged("unsure one"), _flagged("unsure two")])
+    [blocked] = store.enqueue([NewComment("sure one", 0.99, "block", "test-model", "api", "token:test")])
+    assert queue_ids(client.get("/queue").text) == [blocked, band[1], band[0]]
+    assert queue_ids(client.get("/queue?decision=block").text) == [blocked]
+    html = client.get("/queue?decision=review").text
+    assert queue_ids(html) == [band[1], band[0]]
+    assert re.search(r'Pending\s*<span class="count">2</span>', html)  # counts within the filter
+    assert 'href="/queue?status=approved&amp;decision=review"' in html  # the status tabs keep it
+    assert client.get("/queue?decision=allow").status_code == 400
+    response = decide(client, band[0], "approve", decision="review")
+    assert response.status_code == 303 and response.location == "/queue?status=pending&decision=review&page=1"
+    assert queue_ids(client.get(response.location).text) == [band[1]]
 
 
 # Reports

@@ -114,6 +114,20 @@ def test_two_moderators_deciding_at_once_exactly_one_wins(database_url):
     assert comment.reviewer == f"mod{winner}" and comment.status == ("approved" if winner % 2 else "rejected")
 
 
+def test_pages_and_counts_by_status_and_decision(database_url):
+    store = Store(database_url)
+    store.create_schema()
+    band = store.enqueue([flagged("unsure one"), flagged("unsure two")])
+    [blocked] = store.enqueue([NewComment("sure", 0.99, "block", "m", "api", "token:t")])
+    store.decide(band[0], "approved", "mod", None)
+    assert [c.id for c in store.comments_page("pending", 1, 10, "review").items] == [band[1]]
+    assert [c.id for c in store.comments_page(None, 1, 10, "review").items] == [band[1], band[0]]
+    assert [c.id for c in store.comments_page("pending", 1, 10).items] == [blocked, band[1]]
+    assert store.status_counts("review") == {"pending": 1, "approved": 1, "rejected": 0}
+    assert store.status_counts("block") == {"pending": 1, "approved": 0, "rejected": 0}
+    assert store.status_counts() == {"pending": 2, "approved": 1, "rejected": 0}
+
+
 def test_store_errors_are_clear(database_url):
     store = Store(database_url)
     store.create_schema()

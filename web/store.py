@@ -30,6 +30,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     create_engine,
     delete,
     event,
@@ -278,6 +279,12 @@ def _record(cls: type, row: Any) -> Any:
     return cls(**{k: values[k] for k in cls.__dataclass_fields__})
 
 
+def _filter(status: str | None, decision: str | None) -> Any:
+    """The comments of one status and one policy decision; None for either: any."""
+    return and_(comments.c.status == status if status else true(),
+                comments.c.decision == decision if decision else true())
+
+
 def _sqlite_folder(url: str) -> Path | None:
     """The folder an SQLite database file goes in; None for other databases and in-memory SQLite."""
     parsed = make_url(url)
@@ -402,9 +409,11 @@ class Store:
             raise NotFound(f"no comment #{comment_id}")
         return _record(Comment, row)
 
-    def comments_page(self, status: str | None, page: int, page_size: int) -> CommentPage:
-        """One page of the queue, newest first; ``page`` is clamped to the pages there are."""
-        where = comments.c.status == status if status else true()
+    def comments_page(self, status: str | None, page: int, page_size: int,
+                      decision: str | None = None) -> CommentPage:
+        """One page of the queue, newest first; ``page`` is clamped to the pages there are. ``decision`` keeps
+        the comments the policy decided that way ("review": the band between the thresholds, for a human)."""
+        where = _filter(status, decision)
         with self._tx() as conn:
             total = conn.execute(select(func.count()).select_from(comments).where(where)).scalar_one()
             pages = max(1, math.ceil(total / page_size))
@@ -413,9 +422,10 @@ class Store:
                                 .limit(page_size).offset((page - 1) * page_size)).all()
         return CommentPage([_record(Comment, r) for r in rows], status, page, pages, total)
 
-    def status_counts(self) -> dict[str, int]:
+    def status_counts(self, decision: str | None = None) -> dict[str, int]:
         with self._tx() as conn:
-            rows = conn.execute(select(comments.c.status, func.count()).group_by(comments.c.status)).all()
+            rows = conn.execute(select(comments.c.status, func.count()).where(_filter(None, decision))
+                                .group_by(comments.c.status)).all()
         return {status: 0 for status in STATUSES} | {status: n for status, n in rows}
 
     def decide(self, comment_id: int, status: str, reviewer: str, reason: str | None) -> Comment:
