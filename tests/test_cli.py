@@ -138,6 +138,17 @@ def test_renamed_options_keep_their_old_spelling_with_a_warning(tmp_path, defaul
     assert unknown.exit_code == 2 and "No such option '--teachr'" in unknown.stderr
 
 
+def test_evaluate_chooses_a_policy_on_the_rows_it_is_given(default_model):
+    args = ["evaluate", "--data", "demo", "--split", "validation", "--singles", "5"]
+    assert "policy" not in json.loads(invoke_cli(*args, "--json").stdout)
+    chosen = json.loads(invoke_cli(*args, "--choose-policy", "--block-precision", "0.9", "--json").stdout)
+    policy = chosen["policy"]
+    assert policy["rule"] == "review: recall >= 0.90; block: precision >= 0.90"
+    assert 0 <= policy["review"] <= policy["block"] <= 1 and policy["review_recall"] >= 0.9
+    text = invoke_cli(*args, "--choose-policy", "--block-precision", "0.9").stdout
+    assert f"--review-threshold {policy['review']} --block-threshold {policy['block']}" in text
+
+
 def test_warnings_are_one_line_and_quiet_silences_them(tmp_path, default_model):
     import shutil
 
