@@ -9,11 +9,12 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SubmitField, TextAreaField
 from wtforms.validators import Length
 
+from moderation.policy import DECISIONS as POLICY_DECISIONS
 from moderation_web.service import services
 from moderation_web.store import APPROVED, PENDING, REJECTED, STATUSES, AlreadyDecided, NotFound
 
 FILTERS = (*STATUSES, "all")
-DECISIONS = ("review", "block")  # what the policy decided for a queued comment; no filter shows both
+DECISIONS = tuple(d for d in POLICY_DECISIONS if d != "allow")  # a queued comment's; no filter shows both
 MAX_REASON_CHARS = 500
 
 bp = Blueprint("queue", __name__, url_prefix="/queue")
