@@ -35,6 +35,7 @@ from moderation.data import HELD_OUT, get_dataset, load
 from moderation.fairness import AuditSettings, auc, auc_delta, bias_aucs, final_bias_metric, identity_groups
 from moderation.policy import choose
 from moderation.protocols import Record
+from moderation.scoring import score_texts
 from moderation.splits import hash_point, split_key
 from moderation_plugins.behaviour import category_of, category_passes
 
@@ -80,7 +81,7 @@ def review_threshold(path: Path, model, pooled) -> float:
     policy = read_manifest(path).policy
     if policy:
         return float(policy["review"])
-    scores = model.score([r.text for r in pooled])
+    scores = score_texts(model, [r.text for r in pooled])
     return float(choose(scores, [r.label for r in pooled], review_recall=0.90, block_precision=0.95)["review"])
 
 
@@ -94,7 +95,7 @@ def measure(path: Path, sets: dict, pooled, madlibs: list[Record], names_file: P
     all_scores = {}
     for name, records in sets.items():
         labels = np.array([r.label for r in records])
-        scores = all_scores[name] = model.score([r.text for r in records])
+        scores = all_scores[name] = score_texts(model, [r.text for r in records])
         row[f"AUC {name} ({len(records)})"] = auc(labels, scores).value
         if first is not None:
             delta = auc_delta(labels, scores, first[name], 0.95)
@@ -111,8 +112,8 @@ def measure(path: Path, sets: dict, pooled, madlibs: list[Record], names_file: P
             row["lowest category pass"] = min(passes.values())
             row["mean category pass"] = float(np.mean(list(passes.values())))
     alone, buried_texts, attack_categories = pairs
-    row[f"pass attacks alone ({len(alone)})"] = float((model.score(alone) >= row["review threshold"]).mean())
-    flagged = model.score(buried_texts) >= row["review threshold"]
+    row[f"pass attacks alone ({len(alone)})"] = float((score_texts(model, alone) >= row["review threshold"]).mean())
+    flagged = score_texts(model, buried_texts) >= row["review threshold"]
     row[f"pass attacks buried ({len(buried_texts)})"] = float(flagged.mean())
     attacked = np.array(attack_categories)
     for category in dict.fromkeys(attack_categories):
@@ -121,7 +122,7 @@ def measure(path: Path, sets: dict, pooled, madlibs: list[Record], names_file: P
     run = run_audits(("subgroup-auc", "templates"), {"m": scorer}, {"bias-madlibs": madlibs}, {"bias-madlibs"},
                      AuditSettings(threshold=row["review threshold"]), True)
     row.update({f"{key} (madlibs validation)": value for key, value in headline(run, "m").items()})
-    means = name_means(madlibs, scorer.score([r.text for r in madlibs]), names_file)
+    means = name_means(madlibs, score_texts(scorer, [r.text for r in madlibs]), names_file)
     row["name spread (madlibs validation)"] = max(means.values()) - min(means.values()) if means else None
     if every_name:
         row.update({f"name {name} (madlibs validation)": mean for name, mean in means.items()})

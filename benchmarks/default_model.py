@@ -29,6 +29,7 @@ from moderation.encoders import use_all_cores
 from moderation.evaluation import size_bytes, speed
 from moderation.fairness import AuditSettings
 from moderation.policy import recommended
+from moderation.scoring import score_texts
 from moderation.student_training import train_student
 
 POOLED = "davidson,jigsaw-toxic,toxigen,stormfront,behaviour"
@@ -78,7 +79,8 @@ def main() -> None:
             review = recommended(read_manifest(path).policy).review
             row: dict[str, object] = {"review threshold": review}
             for data, records in tests.items():
-                row[f"AUC {data}"] = roc_auc_score([r.label for r in records], model.score([r.text for r in records]))
+                scores = score_texts(model, [r.text for r in records])
+                row[f"AUC {data}"] = roc_auc_score([r.label for r in records], scores)
             row.update(audit_numbers(path, slices, review))
             p50 = [speed(model, speed_texts, singles=200).latency_p50_ms for _ in range(args.repeats)]
             row["p50 ms (median)"], row["p50 ms (min-max)"] = float(np.median(p50)), f"{min(p50):.2f}-{max(p50):.2f}"

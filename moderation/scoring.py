@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from moderation.deobfuscation import deobfuscate
 from moderation.errors import InputError, ModelError
 from moderation.policy import DECISIONS, Policy
 from moderation.protocols import Scorer
@@ -72,7 +73,9 @@ def check_targets(texts: Sequence[str], soft_targets: Sequence[float]) -> np.nda
 
 
 def score_texts(scorer: Scorer, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
-    """Score texts in batches, checking what the scorer returns."""
+    """Score texts in batches, each deobfuscated (``moderation.deobfuscation``), checking what the scorer returns."""
+    # NFKC can lengthen a text many times over (one ligature: 18 letters): never more than check_text allows
+    texts = [deobfuscate(t)[:MAX_TEXT_CHARS] for t in texts]
     parts = [
         check_scores(scorer.score(texts[i : i + batch_size]), len(texts[i : i + batch_size]), scorer.name)
         for i in range(0, len(texts), batch_size)

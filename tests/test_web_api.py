@@ -63,6 +63,14 @@ def test_single_text_gets_score_decision_model_and_enters_the_queue(app, client,
     assert queued.score == pytest.approx(body["score"], abs=1e-6) and queued.decision == body["decision"]
 
 
+def test_a_disguised_comment_is_scored_as_read_and_queued_as_written(app, client, auth):
+    disguised = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in TOXIC)  # fullwidth letters
+    plain = client.post("/api/v1/moderate", json={"text": TOXIC}, headers=auth).json
+    body = client.post("/api/v1/moderate", json={"text": disguised}, headers=auth).json
+    assert body["score"] == pytest.approx(plain["score"], abs=1e-6) and body["decision"] == plain["decision"]
+    assert services(app).store.comment(body["queue_id"]).text == disguised
+
+
 def test_batch_keeps_order_and_queues_only_flagged(app, client, auth):
     texts = [CLEAN, TOXIC + " (batch)", "have a lovely afternoon"]
     response = client.post("/api/v1/moderate", json={"texts": texts}, headers=auth)
