@@ -243,10 +243,15 @@ def main() -> None:
     parser.add_argument("--bury-unlabeled", type=float, default=BURY_UNLABELED, metavar="SHARE",
                         help="Share of the students' short unlabelled transfer rows also set inside friendly text, "
                              "scored by the teacher (0: none).")
-    parser.add_argument("--seed", type=int, choices=range(SEEDS), default=None,
-                        help="Train the teacher and this seed's student only, then stop: run one per core or "
-                             "machine at once; a later run without --seed finds them cached.")
+    parser.add_argument("--seeds", type=int, default=SEEDS, metavar="N",
+                        help=f"Student seeds to train and choose from (default {SEEDS}; fewer when time is short: "
+                             "the card records it).")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="Train the teacher and this seed's student only (0 to --seeds - 1), then stop: run "
+                             "one per core or machine at once; a later run without --seed finds them cached.")
     args = parser.parse_args()
+    if args.seeds < 1 or (args.seed is not None and not 0 <= args.seed < args.seeds):
+        parser.error(f"--seeds must be at least 1 and --seed between 0 and --seeds - 1 (got {args.seeds}, {args.seed})")
     routes = teacher_routes(tuple(args.teacher_for))
     os.environ.setdefault("MODERATION_DATA_DIR", str(args.data_dir))
     args.work.mkdir(parents=True, exist_ok=True)
@@ -260,14 +265,14 @@ def main() -> None:
     if args.transfer_only:
         data = load(student_data(student_settings), args.data_dir)
     depends = inputs(data)  # a fingerprint of every row: computed once, not per seed
-    seeds_to_train = range(SEEDS) if args.seed is None else [args.seed]
+    seeds_to_train = range(args.seeds) if args.seed is None else [args.seed]
     students = [student_step(args.work, args.data_dir, teacher, student_settings, seed, args.extra_teacher, routes,
                              depends) for seed in seeds_to_train]
     if args.seed is not None:
         print(f"Trained {students[0]}; run again without --seed to choose, evaluate, audit and ship.")
         return
     student, policy, seeds = choice_step(args.work, data, students)
-    print(f"Chose {student.name} of {SEEDS} by validation composite: {json.dumps(seeds)}", flush=True)
+    print(f"Chose {student.name} of {args.seeds} by validation composite: {json.dumps(seeds)}", flush=True)
     evaluation = evaluation_step(args.work, args.data_dir, {"student": student, "teacher": teacher})
     report = audit_step(args.work, args.data_dir, student, teacher, policy["review"])
     code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
@@ -278,9 +283,10 @@ def main() -> None:
                         + "".join(f" --teacher-oversample {o}" for o in args.teacher_oversample)
                         + "".join(f" --extra-teacher {t}" for t in args.extra_teacher)
                         + "".join(f" --teacher-for {r}" for r in args.teacher_for)
-                        + f" --transfer-only {shlex.quote(args.transfer_only)} --bury-unlabeled {args.bury_unlabeled}",
+                        + f" --transfer-only {shlex.quote(args.transfer_only)} --bury-unlabeled {args.bury_unlabeled}"
+                        + (f" --seeds {args.seeds}" if args.seeds != SEEDS else ""),
              "script_sha256": code, "data": TRAINING_DATA, "teacher": teacher_settings, "student": student_settings,
-             "seeds": SEEDS, "chosen_on": CHOSEN_ON, "seed_figures": seeds, "chosen": student.name,
+             "seeds": args.seeds, "chosen_on": CHOSEN_ON, "seed_figures": seeds, "chosen": student.name,
              "policy": POLICY, "audited": AUDITED, "audit_limit": AUDIT_LIMIT,
              "teacher_model": read_manifest(teacher).model_id}
     load_model(student)  # refuse to ship what does not load
