@@ -160,8 +160,10 @@ def render_default_card(student: Manifest, teacher: Manifest, evaluation: Mappin
 - A **{student.plugin}** student ({build['student']['params']}), distilled from a **{teacher.plugin}** teacher
   (`{teacher.model_id}`, LoRA on all-MiniLM-L6-v2 unless stated: {build['teacher']}).
 - {_seed_choice(build)}
-- Input: one comment (English). Output: a toxicity probability in [0, 1] and, with the recommended policy,
-  a decision: allow below {policy['review']}, review from {policy['review']}, block from {policy['block']}.
+- Input: one comment (English), deobfuscated by the host before scoring (fullwidth and look-alike letters,
+  zero-width characters, letters stretched three times or more; words run together are not undone). Output:
+  a toxicity probability in [0, 1] and, with the recommended policy, a decision: allow below
+  {policy['review']}, review from {policy['review']}, block from {policy['block']}.
 - Built by `{build['command']}` (script sha256 `{build['script_sha256']}`), {student.created}.
 - License: MIT (code and weights); trained on the data below under their licenses (Stormfront: CC BY-SA 3.0 ES).
 
