@@ -91,3 +91,14 @@ def test_the_builds_default_recipe_is_the_shipped_models():
     recipe = build.student_recipe(build.TRANSFER_ONLY, build.BURY_UNLABELED)
     assert recipe == read_manifest(SHIPPED_MODEL).lineage["build"]["student"]
     assert build.student_recipe("", 0.0) == build.STUDENT  # the previous default's recipe: no key added
+
+
+@pytest.mark.parametrize(("argv", "said"), [(["--seeds", "2", "--seed", "2"], "--seed between 0 and --seeds - 1"),
+                                            (["--seeds", "0"], "--seeds must be at least 1")])
+def test_the_build_refuses_seeds_it_would_not_train(monkeypatch, capsys, tmp_path, argv, said):
+    build = build_script()
+    monkeypatch.setattr("sys.argv", ["build_default_model.py", "--data-dir", str(tmp_path), "--work", str(tmp_path),
+                                     *argv])
+    with pytest.raises(SystemExit):
+        build.main()
+    assert said in capsys.readouterr().err
