@@ -8,7 +8,6 @@ import random
 
 import numpy as np
 import pytest
-from sklearn.metrics import roc_auc_score
 
 import moderation_plugins.minilm_lora as lora
 from moderation.artifacts import files_fingerprint, load_model, save_model, update_manifest
@@ -132,15 +131,17 @@ def test_teacher_train_cli_on_demo_data(tiny_encoder, tmp_path):
     out = tmp_path / "teacher"
     result = invoke_cli("teacher", "train", "--data", "demo", "--base", str(tiny_encoder), "--out", str(out),
                         "--steps", "10", "--eval-every", "5", "--batch-size", "8", "--max-length", "24",
-                        "--oversample", "toxigen=3", "--lr", "0.02", "--json")
+                        "--oversample", "toxigen=3", "--lr", "0.2", "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["model"].startswith("minilm-lora@")
-    # The reported AUC is the saved model's on the demo test split. (At the default rate ten steps leave the
-    # random tiny encoder's scores within 1e-5 of each other, where float noise alone reorders them.)
-    test = load("demo").split("test")
-    rescored = roc_auc_score([r.label for r in test], load_model(out).score([r.text for r in test]))
-    assert report["metrics"]["test_roc_auc"] == pytest.approx(rescored, abs=1e-6)
+    # The reported AUC is the saved model's on the demo test split, as `moderation evaluate` measures it. The
+    # random tiny encoder's scores lie within 2e-3 of each other even at this rate (at 0.02, 2e-4), where float
+    # noise alone reorders them (the model in training and the one saved differ by rounding, and so do thread
+    # counts): the check runs in a CLI process, as the training did.
+    rescored = json.loads(invoke_cli("evaluate", "--model", str(out), "--data", "demo", "--json").stdout)
+    assert (rescored["split"], rescored["rows"]) == ("test", len(load("demo").split("test")))
+    assert report["metrics"]["test_roc_auc"] == pytest.approx(rescored["roc_auc"], abs=1e-6)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["kind"] == "teacher" and manifest["params"]["max_steps"] == 10
     assert manifest["lineage"]["oversample"] == {"toxigen": 3}  # the demo set's ToxiGen rows seen 3 times
