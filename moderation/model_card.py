@@ -117,6 +117,17 @@ def long_text_scope(params: Mapping[str, Any], bury: float = 0.0) -> str:
             f"windows, {params['long_text']}; {found})")
 
 
+def _averaged(build: Mapping[str, Any]) -> str:
+    """The teachers whose mean score the student learned, when there were several (absent before b23)."""
+    averaged = build.get("teachers_averaged") or []
+    if not averaged:
+        return ""
+    steps = build.get("teacher_steps", [])
+    recipe = f" (the recipe trained for {', '.join(map(str, steps))} steps)" if len(steps) == len(averaged) else ""
+    return (f"; the student learned the mean of the scores of {len(averaged)} teachers, "
+            f"{', '.join(f'`{m}`' for m in averaged)}{recipe}")
+
+
 def _review_share(policy: Mapping[str, Any]) -> str:
     """How many flagged comments a human decides: absent from policies chosen before it was recorded."""
     if "review_share" not in policy:
@@ -158,7 +169,7 @@ def render_default_card(student: Manifest, teacher: Manifest, evaluation: Mappin
 
 ## Model details
 - A **{student.plugin}** student ({build['student']['params']}), distilled from a **{teacher.plugin}** teacher
-  (`{teacher.model_id}`, LoRA on all-MiniLM-L6-v2 unless stated: {build['teacher']}).
+  (`{teacher.model_id}`, LoRA on all-MiniLM-L6-v2 unless stated: {build['teacher']}){_averaged(build)}.
 - {_seed_choice(build)}
 - Input: one comment (English), deobfuscated by the host before scoring (fullwidth and look-alike letters,
   zero-width characters, letters stretched three times or more; words run together are not undone). Output:

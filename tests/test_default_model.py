@@ -94,7 +94,8 @@ def test_the_builds_default_recipe_is_the_shipped_models():
 
 
 @pytest.mark.parametrize(("argv", "said"), [(["--seeds", "2", "--seed", "2"], "--seed between 0 and --seeds - 1"),
-                                            (["--seeds", "0"], "--seeds must be at least 1")])
+                                            (["--seeds", "0"], "--seeds must be at least 1"),
+                                            (["--teacher-steps", "3000,0"], "positive step counts")])
 def test_the_build_refuses_seeds_it_would_not_train(monkeypatch, capsys, tmp_path, argv, said):
     build = build_script()
     monkeypatch.setattr("sys.argv", ["build_default_model.py", "--data-dir", str(tmp_path), "--work", str(tmp_path),
@@ -102,3 +103,9 @@ def test_the_build_refuses_seeds_it_would_not_train(monkeypatch, capsys, tmp_pat
     with pytest.raises(SystemExit):
         build.main()
     assert said in capsys.readouterr().err
+
+
+def test_the_build_reads_one_teacher_per_step_count():
+    build = build_script()
+    assert build.teacher_steps("3000,1500") == [3000, 1500] and build.teacher_steps(" 1500 ") == [1500]
+    assert build.teacher_steps("3000,x") == [] and build.teacher_steps("") == [] and build.teacher_steps("-5") == []

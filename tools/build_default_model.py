@@ -52,8 +52,9 @@ TRAINING_DATA = "davidson,jigsaw-toxic,toxigen,stormfront,behaviour"
 EVALUATED = ("davidson", "jigsaw-toxic", "toxigen", "stormfront")
 AUDITED = "toxigen,bias-madlibs,behaviour,stormfront,davidson"
 AUDIT_LIMIT = 10_000  # held-out rows of each audited data set, by hash: bias-madlibs holds out 76,564
-TEACHER = {"teacher": "minilm-lora", "steps": 1500, "max_length": 64, "augment": 1, "bury": 0.2, "base": None,
-           "target_modules": None, "oversample": {"stormfront": 2}}
+TEACHER_STEPS = (1500,)  # one teacher of the recipe per step count: the students learn the mean of their scores
+TEACHER = {"teacher": "minilm-lora", "steps": TEACHER_STEPS[0], "max_length": 64, "augment": 1, "bury": 0.2,
+           "base": None, "target_modules": None, "oversample": {"stormfront": 2}}
 STUDENT = {"student": "tiny-transformer", "alpha": 0.5, "augment": 2, "perturb": 0, "bury": 0.2, "oversample": {},
            "params": {"max_steps": 9000, "dim": 128, "ffn": 384, "layers": 2, "max_length": 64,
                       "long_text": "window-mean"}}
@@ -86,8 +87,9 @@ def moderation(*args: str) -> None:
     subprocess.run(command, check=True)
 
 
-def teacher_step(work: Path, data_dir: Path, settings: dict[str, Any], depends: dict[str, Any]) -> Path:
-    out = work / "teacher"
+def teacher_step(work: Path, data_dir: Path, settings: dict[str, Any], depends: dict[str, Any],
+                 name: str = "teacher") -> Path:
+    out = work / name
     stamp = {**settings, **depends, "code": source_digest("teacher", settings["teacher"])}
     if stamp_ok(out, stamp):
         return out
@@ -102,6 +104,12 @@ def teacher_step(work: Path, data_dir: Path, settings: dict[str, Any], depends: 
     moderation(*args)
     write_stamp(out, stamp)
     return out
+
+
+def teacher_steps(spec: str) -> list[int]:
+    """The step counts of ``--teacher-steps`` ("3000,1500"), or [] when one is not a positive whole number."""
+    parts = [p.strip() for p in spec.split(",")]
+    return [int(p) for p in parts] if all(p.isdigit() and int(p) > 0 for p in parts) else []
 
 
 def student_recipe(transfer_only: str, bury_unlabeled: float) -> dict[str, Any]:
@@ -227,7 +235,10 @@ def main() -> None:
     parser.add_argument("--teacher-base", default=None, help="A local encoder for the teacher (default MiniLM).")
     parser.add_argument("--teacher-modules", default=None,
                         help="LoRA target modules of --teacher-base, e.g. q,k,v,o,dense for all-mpnet-base-v2.")
-    parser.add_argument("--teacher-steps", type=int, default=TEACHER["steps"])
+    parser.add_argument("--teacher-steps", default=",".join(map(str, TEACHER_STEPS)), metavar="N[,N...]",
+                        help="Training steps of the teacher; several, comma-separated, train one teacher each "
+                             "(the first is the teacher the student is compared with) and the students learn the "
+                             f"mean of their scores (default {','.join(map(str, TEACHER_STEPS))}).")
     parser.add_argument("--teacher-oversample", action="append", default=[], metavar="DATA=N",
                         help="Repeat the teacher's training rows from data set DATA N times (repeatable); "
                              "replaces the recipe's stormfront=2.")
@@ -250,23 +261,28 @@ def main() -> None:
                         help="Train the teacher and this seed's student only (0 to --seeds - 1), then stop: run "
                              "one per core or machine at once; a later run without --seed finds them cached.")
     args = parser.parse_args()
+    steps = teacher_steps(args.teacher_steps)
+    if not steps:
+        parser.error(f"--teacher-steps takes positive step counts separated by commas (got {args.teacher_steps!r})")
     if args.seeds < 1 or (args.seed is not None and not 0 <= args.seed < args.seeds):
         parser.error(f"--seeds must be at least 1 and --seed between 0 and --seeds - 1 (got {args.seeds}, {args.seed})")
     routes = teacher_routes(tuple(args.teacher_for))
     os.environ.setdefault("MODERATION_DATA_DIR", str(args.data_dir))
     args.work.mkdir(parents=True, exist_ok=True)
-    teacher_settings = {**TEACHER, "base": args.teacher_base, "steps": args.teacher_steps,
+    teacher_settings = {**TEACHER, "base": args.teacher_base, "steps": steps[0],
                         "target_modules": args.teacher_modules}
     if args.teacher_oversample:
         teacher_settings["oversample"] = oversample_counts(tuple(args.teacher_oversample))
     data = load(TRAINING_DATA, args.data_dir)  # loaded once: the stamps, the policy and the card read it
-    teacher = teacher_step(args.work, args.data_dir, teacher_settings, inputs(data))
+    teacher, *others = [teacher_step(args.work, args.data_dir, {**teacher_settings, "steps": n}, inputs(data),
+                                     "teacher" if i == 0 else f"teacher-{n}") for i, n in enumerate(steps)]
+    extra_teachers = [*others, *args.extra_teacher]
     student_settings = student_recipe(args.transfer_only, args.bury_unlabeled)
     if args.transfer_only:
         data = load(student_data(student_settings), args.data_dir)
     depends = inputs(data)  # a fingerprint of every row: computed once, not per seed
     seeds_to_train = range(args.seeds) if args.seed is None else [args.seed]
-    students = [student_step(args.work, args.data_dir, teacher, student_settings, seed, args.extra_teacher, routes,
+    students = [student_step(args.work, args.data_dir, teacher, student_settings, seed, extra_teachers, routes,
                              depends) for seed in seeds_to_train]
     if args.seed is not None:
         print(f"Trained {students[0]}; run again without --seed to choose, evaluate, audit and ship.")
@@ -276,16 +292,19 @@ def main() -> None:
     evaluation = evaluation_step(args.work, args.data_dir, {"student": student, "teacher": teacher})
     report = audit_step(args.work, args.data_dir, student, teacher, policy["review"])
     code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+    averaged = [read_manifest(t).model_id for t in (teacher, *extra_teachers)] if extra_teachers else []
     build = {"command": f"python tools/build_default_model.py --data-dir {args.data_dir}"
                         + (f" --teacher-base {args.teacher_base}" if args.teacher_base else "")
                         + (f" --teacher-modules {args.teacher_modules}" if args.teacher_modules else "")
-                        + (f" --teacher-steps {args.teacher_steps}" if args.teacher_steps != TEACHER["steps"] else "")
+                        + (f" --teacher-steps {','.join(map(str, steps))}" if tuple(steps) != TEACHER_STEPS else "")
                         + "".join(f" --teacher-oversample {o}" for o in args.teacher_oversample)
                         + "".join(f" --extra-teacher {t}" for t in args.extra_teacher)
                         + "".join(f" --teacher-for {r}" for r in args.teacher_for)
                         + f" --transfer-only {shlex.quote(args.transfer_only)} --bury-unlabeled {args.bury_unlabeled}"
                         + (f" --seeds {args.seeds}" if args.seeds != SEEDS else ""),
-             "script_sha256": code, "data": TRAINING_DATA, "teacher": teacher_settings, "student": student_settings,
+             "script_sha256": code, "data": TRAINING_DATA, "teacher": teacher_settings, "teacher_steps": steps,
+             "teachers_averaged": averaged,
+             "student": student_settings,
              "seeds": args.seeds, "chosen_on": CHOSEN_ON, "seed_figures": seeds, "chosen": student.name,
              "policy": POLICY, "audited": AUDITED, "audit_limit": AUDIT_LIMIT,
              "teacher_model": read_manifest(teacher).model_id}
