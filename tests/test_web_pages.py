@@ -111,6 +111,18 @@ def test_form_escapes_the_comment(client):
     assert "&lt;script&gt;alert(&#34;owned&#34;)&lt;/script&gt;" in html
 
 
+def test_a_disguised_comment_shows_what_the_model_read_escaped(app, moderator):
+    disguised = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in SCRIPT)  # fullwidth letters
+    html = submit(moderator, "/", "/", {"text": disguised}).text
+    assert re.search(r'id="decision">(review|block)<', html)
+    assert 'id="read-as"' in html and "&lt;script&gt;alert(&#34;owned&#34;)&lt;/script&gt; you stupid idiot" in html
+    assert "<script>" not in html
+    queue = moderator.get("/queue").text
+    assert disguised in queue and "Read by the model as:" in queue and "<script>" not in queue
+    plain = submit(moderator, "/", "/", {"text": "have a lovely afternoon"}).text
+    assert 'id="read-as"' not in plain
+
+
 @pytest.mark.parametrize(("text", "message"), [("", "text is empty"), ("   ", "text is empty"),
                                                ("\u200b\u200b", "no visible characters")])
 def test_form_rejects_empty_text_and_queues_nothing(app, client, text, message):

@@ -17,7 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from moderation.defaults import ensure_default_model
 from moderation_web import api, auth, models, pages, queue, reports
 from moderation_web.errors import register_error_handlers
-from moderation_web.rendering import markdown, when
+from moderation_web.rendering import markdown, read_as, when
 from moderation_web.service import ModelSlot, Services, ServingModel, services
 from moderation_web.settings import Settings, persistent_secret_key
 from moderation_web.store import PENDING, Store
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_error_handlers(app)
     app.add_template_filter(markdown)
     app.add_template_filter(when)
+    app.add_template_filter(read_as)
     app.context_processor(_template_globals)
     app.before_request(_bound_streamed_body)
     app.after_request(_security_headers)

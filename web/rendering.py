@@ -8,6 +8,8 @@ from datetime import datetime
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from moderation.deobfuscation import deobfuscate
+
 
 @functools.cache
 def _markdown() -> MarkdownIt:
@@ -22,3 +24,9 @@ def markdown(text: str) -> Markup:
 
 def when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+
+
+def read_as(text: str) -> str:
+    """What the model read when it differs from what was written (a disguised comment), else ""."""
+    read = deobfuscate(text)
+    return read if read != text else ""
