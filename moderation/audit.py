@@ -17,11 +17,10 @@ import numpy as np
 from tqdm import tqdm
 
 from moderation import fairness
-from moderation.deobfuscation import deobfuscate
 from moderation.fairness import FINAL_BIAS, AuditError, AuditSettings
 from moderation.plugins import canonical, get_registry
 from moderation.protocols import AuditResult, Record, Scorer, optional
-from moderation.scoring import check_scores
+from moderation.scoring import score_texts
 
 GATE_ALIASES = {"final_bias": FINAL_BIAS}
 SUMMARY_TABLES = ("worst_identities",)  # audit tables lifted into the report summary
@@ -75,8 +74,7 @@ class CachedScorer:
         with tqdm(total=len(missing), desc=desc, unit=" texts", disable=None) as bar:
             for start in range(0, len(missing), self.batch_size):
                 batch = missing[start : start + self.batch_size]
-                scores = check_scores(self.scorer.score([deobfuscate(t) for t in batch]), len(batch),
-                                      f"model {self.name}")
+                scores = score_texts(self.scorer, batch, len(batch), f"model {self.name}")
                 self._cache.update(zip(batch, scores.tolist(), strict=True))
                 bar.update(len(batch))
 

@@ -72,12 +72,13 @@ def check_targets(texts: Sequence[str], soft_targets: Sequence[float]) -> np.nda
     return targets
 
 
-def score_texts(scorer: Scorer, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
-    """Score texts in batches, each deobfuscated (``moderation.deobfuscation``), checking what the scorer returns."""
+def score_texts(scorer: Scorer, texts: Sequence[str], batch_size: int = 256, who: str | None = None) -> np.ndarray:
+    """Score texts in batches, each deobfuscated (``moderation.deobfuscation``), checking what the scorer returns
+    (an error names ``who``, by default the scorer's name)."""
     # NFKC can lengthen a text many times over (one ligature: 18 letters): never more than check_text allows
     texts = [deobfuscate(t)[:MAX_TEXT_CHARS] for t in texts]
     parts = [
-        check_scores(scorer.score(texts[i : i + batch_size]), len(texts[i : i + batch_size]), scorer.name)
+        check_scores(scorer.score(texts[i : i + batch_size]), len(texts[i : i + batch_size]), who or scorer.name)
         for i in range(0, len(texts), batch_size)
     ]
     return np.concatenate(parts) if parts else np.zeros(0)
