@@ -40,11 +40,13 @@ def test_each_disguise_reads_as_the_plain_comment(name):
     "You are a lovely person.", "Cool, see you at 10:30!", "I'm a proud gay man and I love my husband",
     "Привет, как дела? Всё хорошо.",  # Russian: its Cyrillic is not a disguise
     "Καλημέρα σε όλους",  # Greek likewise
-    "See www.example.com, rated 5/5",  # a stretched letter squeezes, but only a run of three or more
 ])
 def test_ordinary_text_is_left_as_written(text):
-    expected = text.replace("www", "w")
-    assert deobfuscate(text) == expected
+    assert deobfuscate(text) == text
+
+
+def test_only_runs_of_three_letters_or_more_are_squeezed():
+    assert deobfuscate("See www.example.com, rated 5/5, all good") == "See w.example.com, rated 5/5, all good"
 
 
 def test_only_mixed_words_are_unmasked_in_a_text_with_real_cyrillic():
