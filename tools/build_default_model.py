@@ -238,7 +238,7 @@ def main() -> None:
     parser.add_argument("--teacher-steps", default=",".join(map(str, TEACHER_STEPS)), metavar="N[,N...]",
                         help="Training steps of the teacher; several, comma-separated, train one teacher each "
                              "(the first is the teacher the student is compared with) and the students learn the "
-                             f"mean of their scores (default {','.join(map(str, TEACHER_STEPS))}).")
+                             "mean of their scores (default %(default)s).")
     parser.add_argument("--teacher-oversample", action="append", default=[], metavar="DATA=N",
                         help="Repeat the teacher's training rows from data set DATA N times (repeatable); "
                              "replaces the recipe's stormfront=2.")
