@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from moderation import hookimpl
-from moderation.encoders import resolve_base
+from moderation.encoders import resolve_base, word_embeddings
 from moderation.errors import InputError
 from moderation.scoring import check_targets
 
@@ -159,18 +159,10 @@ class TinyTransformerStudent:
 
 
 def _base_parts(base: Path) -> tuple[Any, Any]:
-    """The base's tokenizer and its word-embedding matrix (read alone from its safetensors file)."""
-    from safetensors import safe_open
+    """The base's tokenizer and its word-embedding matrix."""
     from transformers import AutoTokenizer
 
-    weights = base / "model.safetensors"
-    if not weights.is_file():
-        raise InputError(f"{base}: no model.safetensors to take word embeddings from")
-    with safe_open(str(weights), "pt") as fh:
-        key = next((k for k in fh.keys() if k.endswith("word_embeddings.weight")), None)  # noqa: SIM118
-        if key is None:
-            raise InputError(f"{base}: model.safetensors holds no word embeddings")
-        embeddings = fh.get_tensor(key).float()
+    embeddings = word_embeddings(base)
     return AutoTokenizer.from_pretrained(base), embeddings
 
 
