@@ -121,18 +121,18 @@ def sources_targets(records: Sequence[Record], targets: np.ndarray) -> np.ndarra
 
 
 def transfer_records(data: LoadedData, augment: int = 0, perturb: int = 0, bury: float = 0.0,
-                     bury_unlabeled: float = 0.0, perturb_kind: str = "fragment") -> list[Record]:
+                     bury_unlabeled: float = 0.0) -> list[Record]:
     """The train and unlabeled rows, with ``augment`` identity-swapped copies of each that mentions one,
     a buried copy of ``bury`` of the short toxic ones and of ``bury_unlabeled`` of the short unlabelled ones
-    (``moderation.burying``), then ``perturb`` unlabeled perturbed copies of each of those, of
-    ``perturb_kind`` (``moderation.perturbation``)."""
+    (``moderation.burying``), then ``perturb`` unlabeled perturbed copies of each of those
+    (``moderation.perturbation``)."""
     records = [r for split in TRANSFER_SPLITS for r in data.split(split, "distill")]
     avoid = {split_key(r.text) for r in data.records if r.split not in TRANSFER_SPLITS}  # no copy lands on these
     records = augmented(records, augment, avoid)
     records += buried(records, bury, unlabeled=bury_unlabeled, avoid=avoid)
     if perturb <= 0:
         return records
-    return records + perturbed(records, perturb, avoid=avoid, kind=perturb_kind)
+    return records + perturbed(records, perturb, avoid=avoid)
 
 
 def oversampled(transfer: Transfer, repeats: Mapping[str, int]) -> Transfer:
@@ -161,14 +161,12 @@ def distill(teachers: Path | Sequence[Path], student: str, data: LoadedData, out
             params: dict[str, Any] | None = None, lineage: dict[str, Any] | None = None, augment: int = 0,
             oversample: Mapping[str, int] | None = None, alpha_for: Mapping[str, float] | None = None,
             teacher_for: Mapping[str, Path] | None = None, perturb: int = 0, swap_targets: str = "teacher",
-            bury: float = 0.0, bury_unlabeled: float = 0.0, perturb_kind: str = "fragment",
-            **label_options: Any) -> Manifest:
+            bury: float = 0.0, bury_unlabeled: float = 0.0, **label_options: Any) -> Manifest:
     """Label the transfer set with the teacher (cached), train the student on it, evaluate on test, save.
     Several ``teachers``: the student learns the mean of their scores.
     ``augment`` adds identity-swapped copies to the transfer set; the teacher scores them like any row, and
     with ``swap_targets="source"`` each learns its source row's target instead (``transfer_set``).
-    ``perturb`` adds that many perturbed, unlabeled copies of each row, of ``perturb_kind``, which only the
-    teacher labels;
+    ``perturb`` adds that many perturbed, unlabeled copies of each row, which only the teacher labels;
     ``bury`` a copy of that share of the short toxic rows set inside a friendly one, label kept, and
     ``bury_unlabeled`` of the short unlabelled rows, which the teacher scores.
     ``oversample`` repeats the rows of named data sets (``{"behaviour": 4}``); ``alpha_for`` sets the
@@ -176,7 +174,7 @@ def distill(teachers: Path | Sequence[Path], student: str, data: LoadedData, out
     set's rows (``{"behaviour": Path("runs/b/teacher")}``)."""
     teachers = [Path(teachers)] if isinstance(teachers, str | Path) else [Path(t) for t in teachers]
     routes = {name: Path(path) for name, path in (teacher_for or {}).items()}
-    records = transfer_records(data, augment, perturb, bury, bury_unlabeled, perturb_kind)
+    records = transfer_records(data, augment, perturb, bury, bury_unlabeled)
     unknown = set(routes) - {origin(r) for r in records}
     if unknown:
         raise InputError(f"--teacher-for names {', '.join(sorted(unknown))}, which the transfer set does not hold")
@@ -197,6 +195,5 @@ def distill(teachers: Path | Sequence[Path], student: str, data: LoadedData, out
                                   "teacher_for": {name: str(path) for name, path in routes.items()},
                                   "transfer_rows": len(transfer.records),
                                   "augment": augment_lineage(augment), "swap_targets": swap_targets,
-                                  "perturb": perturb_lineage(perturb, perturb_kind),
-                                  "bury": bury_lineage(bury, bury_unlabeled),
+                                  "perturb": perturb_lineage(perturb), "bury": bury_lineage(bury, bury_unlabeled),
                                   "oversample": dict(oversample or {}), **(lineage or {})})

@@ -88,16 +88,9 @@ def test_transfer_only_data_reaches_the_students_alone():
 
 def test_the_builds_default_recipe_is_the_shipped_models():
     build = build_script()
-    recipe = build.student_recipe(build.TRANSFER_ONLY, build.BURY_UNLABELED, build.NEIGHBOUR_COPIES)
+    recipe = build.student_recipe(build.TRANSFER_ONLY, build.BURY_UNLABELED)
     assert recipe == read_manifest(SHIPPED_MODEL).lineage["build"]["student"]
     assert build.student_recipe("", 0.0) == build.STUDENT  # the previous default's recipe: no key added
-
-
-def test_neighbour_copies_reach_distill_as_perturbed_copies_of_that_kind():
-    build = build_script()
-    recipe = build.student_recipe("", 0.0, 1)
-    assert (recipe["perturb"], recipe["perturb_kind"]) == (1, "neighbour")
-    assert "perturb_kind" not in build.student_recipe("", 0.0, 0)
 
 
 @pytest.mark.parametrize(("argv", "said"), [(["--seeds", "2", "--seed", "2"], "--seed between 0 and --seeds - 1"),

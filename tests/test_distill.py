@@ -11,7 +11,7 @@ import pytest
 
 from moderation.artifacts import ArtifactError, load_model, save_model
 from moderation.data import HeldOutError, load, make_record
-from moderation.distill import mean_labels, transfer_records, transfer_set
+from moderation.distill import mean_labels, transfer_set
 from moderation.evaluation import agreement, expected_calibration_error, quality
 from moderation.labeling import label
 from moderation.splits import split_key, text_hash
@@ -280,6 +280,8 @@ def test_a_data_sets_rows_can_be_scored_by_their_own_teacher(default_model, tmp_
 
 
 def test_perturbed_copies_learn_the_teachers_score_alone(default_model, tmp_path):
+    from moderation.distill import transfer_records
+
     data = load("demo")
     plain, records = transfer_records(data), transfer_records(data, perturb=1)
     copies = [r for r in records if r.source.endswith("+perturb")]
@@ -304,18 +306,9 @@ def test_distill_records_its_perturbed_copies(default_model, tmp_path):
     assert report["lineage"]["transfer_rows"] > len(data.split("train")) + len(data.split("unlabeled"))
 
 
-def test_distill_records_the_kind_of_its_perturbed_copies(default_model, tmp_path):
-    report = json.loads(invoke_cli("distill", "--teacher", str(default_model), "--student", "tfidf-lr", "--data",
-                                   "demo", "--out", str(tmp_path / "s"), "--cache", str(tmp_path / "c.sqlite"),
-                                   "--perturb", "1", "--perturb-kind", "neighbour", "--json").stdout)
-    assert report["lineage"]["perturb"] == {"copies": 1, "version": "1", "kind": "neighbour"}
-    copies = [r for r in transfer_records(load("demo"), perturb=1, perturb_kind="neighbour")
-              if r.source.endswith("+perturb")]
-    assert report["lineage"]["transfer_rows"] == len(transfer_records(load("demo"))) + len(copies) > 0
-
-
 def test_swapped_copies_can_learn_their_source_rows_target(default_model, tmp_path):
     from moderation.augment import source_id
+    from moderation.distill import transfer_records
 
     data = load("demo")
     records = transfer_records(data, augment=2)

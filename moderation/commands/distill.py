@@ -22,7 +22,6 @@ from moderation.data import load
 from moderation.distill import SWAP_TARGETS, distill
 from moderation.errors import InputError
 from moderation.labeling import ENGINES
-from moderation.perturbation import KINDS
 
 
 def _shares(pairs: tuple[str, ...]) -> dict[str, float]:
@@ -61,10 +60,6 @@ def _shares(pairs: tuple[str, ...]) -> dict[str, float]:
 @click.option("--perturb", type=click.IntRange(0), default=0, show_default=True,
               help="Perturbed copies of each transfer row (a window of its words, or some words dropped), "
                    "labelled by the teacher alone (0: none).")
-@click.option("--perturb-kind", type=click.Choice(KINDS), default="fragment", show_default=True,
-              help="What a perturbed copy is: a window of its source's words or some dropped (fragment), or the "
-                   "whole sentence with a quarter of its content words swapped for words near them in the "
-                   "encoder's embedding space (neighbour).")
 @oversample_option
 @bury_option
 @click.option("--bury-unlabeled", type=click.FloatRange(0, 1), default=0.0, show_default=True,
@@ -74,14 +69,14 @@ def _shares(pairs: tuple[str, ...]) -> dict[str, float]:
 @friendly_errors
 def command(teacher_paths: tuple[Path, ...], student_name: str, data_name: str, out: Path, data_dir: Path | None,
             limit: int | None, labeled: int | None, alpha: float, params: tuple[str, ...], engine: str,
-            cache_path: Path | None, augment: int, swap_targets: str, perturb: int, perturb_kind: str,
-            oversample: tuple[str, ...], bury: float, bury_unlabeled: float, alpha_for: tuple[str, ...],
-            teacher_for: tuple[str, ...], as_json: bool) -> None:
+            cache_path: Path | None, augment: int, swap_targets: str, perturb: int, oversample: tuple[str, ...],
+            bury: float, bury_unlabeled: float, alpha_for: tuple[str, ...], teacher_for: tuple[str, ...],
+            as_json: bool) -> None:
     """Distill STUDENT from TEACHER on DATA; evaluate on its test split; save to OUT with manifest and card."""
     data = load(data_name, data_dir, limit=limit, labeled=labeled)
     manifest = distill(teacher_paths, student_name, data, out, alpha=alpha, params=plugin_params(params),
                        lineage={"command": invoked_command()}, augment=augment, swap_targets=swap_targets,
-                       perturb=perturb, perturb_kind=perturb_kind, bury=bury, bury_unlabeled=bury_unlabeled,
+                       perturb=perturb, bury=bury, bury_unlabeled=bury_unlabeled,
                        oversample=oversample_counts(oversample), alpha_for=_shares(alpha_for), engine=engine,
                        teacher_for=teacher_routes(teacher_for),
                        cache_path=cache_path)
