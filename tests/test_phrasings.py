@@ -1,5 +1,4 @@
-"""The phrasings data set: framings of claims about groups for a student's transfer set, labelled where the
-construction decides the label."""
+"""The phrasings data set: unlabelled framings of claims about groups, for a student's transfer set."""
 
 from __future__ import annotations
 
@@ -16,50 +15,27 @@ SPEC = json.loads(PHRASINGS.read_text(encoding="utf-8"))
 BEHAVIOUR = json.loads(TEMPLATES.read_text(encoding="utf-8"))
 
 
-def test_rows_the_construction_labels_train_the_others_are_unlabelled_and_each_load_is_the_same():
+def test_every_row_is_unlabelled_and_the_rows_are_the_same_each_load():
     first, second = load("phrasings"), load("phrasings")
     assert len(first.records) > 5000
-    assert {(r.split, r.label) for r in first.records} == {("train", 0), ("train", 1), (UNLABELED, -1)}
-    assert [(r.id, r.label) for r in first.records] == [(r.id, r.label) for r in second.records]
-    labels = {r.text: r.label for r in first.records}
-    assert sum(v == -1 for v in labels.values()) > 500 and sum(v == 1 for v in labels.values()) > 1500
-
-
-@pytest.mark.parametrize(("frame", "predicate", "label"), [
-    ("My whole family agrees that {c}.", "are vermin", 1),            # an attack asserted
-    ("My whole family agrees that {c}.", "are not vermin", 0),        # its negation
-    ("It's bigotry to claim {c}.", "are vermin", 0),                  # an attack rejected
-    ("I think {c}.", "are not welcome here", 1),                      # praise denied
-    ("People who say {c} should be ashamed.", "are welcome here", 1),  # praise rejected
-    ("Who told you {c}?", "are vermin", None),                        # a question: the teacher's call
-    ("It's a lie that {c}.", "have a long history in this region", None),
-])
-def test_a_claim_is_labelled_by_its_predicate_and_frame(frame, predicate, label):
-    expected = {t: lab for t, lab in templates(SPEC)}
-    assert expected[frame.replace("{c}", "{group} " + predicate)] == label
-
-
-@pytest.mark.parametrize(("template", "label"), [
-    ("I will hurt {group}.", 1), ("Nobody should hurt {group}.", 0), ("I'd never hire {group}.", 1),
-    ("We need to help {group}.", 0), ("I hope {name} gets hurt.", 1), ("Ask {name}, he fixed my bike.", 0)])
-def test_verbs_and_persons_are_labelled_by_their_kind(template, label):
-    assert dict(templates(SPEC))[template] == label
+    assert {r.split for r in first.records} == {UNLABELED} and {r.label for r in first.records} == {-1}
+    assert [r.id for r in first.records] == [r.id for r in second.records]
 
 
 def test_a_template_that_repeats_a_held_out_behaviour_phrasing_is_dropped():
     held_out = [t for body in BEHAVIOUR["categories"].values() for i, t in enumerate(body["templates"])
                 if template_role(i) != "train"]
     banned = held_out_runs(BEHAVIOUR)
-    spec = {**SPEC, "predicates": {}, "verbs": {}, "groups_per_template": 1,
-            "person_templates": {"other": ["{name} baked bread for the whole street today.", f"Well, {held_out[0]}"]}}
+    spec = {**SPEC, "predicates": [], "verbs": [], "groups_per_template": 1,
+            "person_templates": ["{name} baked bread for the whole street today.", f"Well, {held_out[0]}"]}
     texts = list(generate(spec, BEHAVIOUR["identities"], banned))
-    assert len(texts) == 1 and "baked bread" in texts[0][0] and texts[0][1] == 0.0
+    assert len(texts) == 1 and "baked bread" in texts[0]
     assert all(shares_a_run(t, banned) for t in held_out)  # short ones (three words) too
 
 
 def test_no_kept_template_shares_four_words_with_a_held_out_one():
     banned = held_out_runs(BEHAVIOUR)
-    kept = [t for t, _ in templates(SPEC) if not shares_a_run(t, banned)]
+    kept = [t for t in templates(SPEC) if not shares_a_run(t, banned)]
     assert len(kept) > 1500  # the filter leaves most framings
     held_out = " | ".join(t.casefold() for body in BEHAVIOUR["categories"].values()
                           for i, t in enumerate(body["templates"]) if template_role(i) != "train")
@@ -76,8 +52,8 @@ def test_the_people_named_are_none_of_the_bias_audits_names(shared_data: Path):
 
 @pytest.mark.parametrize("framing", ["plain", "rejecting", "asking"])
 def test_each_claim_is_put_in_every_framing(framing):
-    affirmed, negated = SPEC["predicates"]["neutral"][-1]
-    every = {t for t, _ in templates(SPEC)}
+    affirmed, negated = SPEC["predicates"][-1]
+    every = set(templates(SPEC))
     assert {f.replace("{c}", "{group} " + affirmed) for f in SPEC["clause_frames"][framing]} <= every
     if framing == "plain":
         assert {f.replace("{c}", "{group} " + negated) for f in SPEC["clause_frames"][framing]} <= every
