@@ -60,7 +60,6 @@ STUDENT = {"student": "tiny-transformer", "alpha": 0.5, "augment": 2, "perturb":
                       "long_text": "window-mean"}}
 TRANSFER_ONLY = "phrasings"  # unlabelled sets only the students read (b22: docs/figures.md)
 BURY_UNLABELED = 0.5         # the share of the students' short unlabelled rows also buried in friendly text
-NEIGHBOUR_COPIES = 0         # copies of each transfer row with words swapped for embedding neighbours
 SEEDS = 3  # students trained; one ships: seeds differ by whole behaviour templates passed or failed
 CHOSEN_ON = ("davidson", "jigsaw-toxic", "stormfront", "behaviour")  # toxigen's validation split has 24 rows
 POLICY = {"review_recall": REVIEW_RECALL, "block_precision": BLOCK_PRECISION}
@@ -113,12 +112,11 @@ def teacher_steps(spec: str) -> list[int]:
     return [int(p) for p in parts] if all(p.isdigit() and int(p) > 0 for p in parts) else []
 
 
-def student_recipe(transfer_only: str, bury_unlabeled: float, neighbour_copies: int = 0) -> dict[str, Any]:
+def student_recipe(transfer_only: str, bury_unlabeled: float) -> dict[str, Any]:
     """STUDENT with the build's options; an option left empty adds no key, so that the stamps of runs made
     before it existed still match."""
     return {**STUDENT, **({"bury_unlabeled": bury_unlabeled} if bury_unlabeled else {}),
-            **({"transfer_only": transfer_only} if transfer_only else {}),
-            **({"perturb": neighbour_copies, "perturb_kind": "neighbour"} if neighbour_copies else {})}
+            **({"transfer_only": transfer_only} if transfer_only else {})}
 
 
 def student_data(settings: dict[str, Any]) -> str:
@@ -147,8 +145,6 @@ def student_step(work: Path, data_dir: Path, teacher: Path, settings: dict[str, 
     params += [a for name, t in routes.items() for a in ("--teacher-for", f"{name}={t}")]
     if settings.get("bury_unlabeled"):
         params += ["--bury-unlabeled", str(settings["bury_unlabeled"])]
-    if settings.get("perturb_kind"):
-        params += ["--perturb-kind", settings["perturb_kind"]]
     moderation("distill", "--teacher", str(teacher), "--student", settings["student"], "--data", student_data(settings),
                "--data-dir", str(data_dir), "--out", str(out), "--alpha", str(settings["alpha"]),
                "--augment", str(settings["augment"]), "--perturb", str(settings["perturb"]),
@@ -258,9 +254,6 @@ def main() -> None:
     parser.add_argument("--bury-unlabeled", type=float, default=BURY_UNLABELED, metavar="SHARE",
                         help="Share of the students' short unlabelled transfer rows also set inside friendly text, "
                              "scored by the teacher (0: none).")
-    parser.add_argument("--neighbour-copies", type=int, default=NEIGHBOUR_COPIES, metavar="N",
-                        help="Copies of each student transfer row with content words swapped for embedding "
-                             "neighbours, scored by the teacher (distill --perturb-kind neighbour; 0: none).")
     parser.add_argument("--seeds", type=int, default=SEEDS, metavar="N",
                         help=f"Student seeds to train and choose from (default {SEEDS}; fewer when time is short: "
                              "the card records it).")
@@ -284,7 +277,7 @@ def main() -> None:
     teacher, *others = [teacher_step(args.work, args.data_dir, {**teacher_settings, "steps": n}, inputs(data),
                                      "teacher" if i == 0 else f"teacher-{n}") for i, n in enumerate(steps)]
     extra_teachers = [*others, *args.extra_teacher]
-    student_settings = student_recipe(args.transfer_only, args.bury_unlabeled, args.neighbour_copies)
+    student_settings = student_recipe(args.transfer_only, args.bury_unlabeled)
     if args.transfer_only:
         data = load(student_data(student_settings), args.data_dir)
     depends = inputs(data)  # a fingerprint of every row: computed once, not per seed
@@ -308,7 +301,6 @@ def main() -> None:
                         + "".join(f" --extra-teacher {t}" for t in args.extra_teacher)
                         + "".join(f" --teacher-for {r}" for r in args.teacher_for)
                         + f" --transfer-only {shlex.quote(args.transfer_only)} --bury-unlabeled {args.bury_unlabeled}"
-                        + (f" --neighbour-copies {args.neighbour_copies}" if args.neighbour_copies else "")
                         + (f" --seeds {args.seeds}" if args.seeds != SEEDS else ""),
              "script_sha256": code, "data": TRAINING_DATA, "teacher": teacher_settings, "teacher_steps": steps,
              "teachers_averaged": averaged,
