@@ -5,10 +5,11 @@ Run: python benchmarks/framings.py [MODEL ...] [--data-dir ../shared/data]
 
 2,000 sentences: 10 attack predicates, each with its negation, said about 8 groups in 10 asserting frames
 and 5 rejecting ones. Frames and wording were written for this probe on 2026-11-28, before any model was
-trained with it in mind; none is a frame of the phrasings set (plugins/data/phrasings.json), and no model
-trains on them. Per model (default: the shipped one), at its review threshold (its manifest's policy, else
-the one the build would choose on the pooled validation split): the share of asserted attacks flagged, and
-the shares of negated and rejected ones passed. Test splits are never read.
+trained with it in mind; none is a frame of the phrasings set (plugins/data/phrasings.json), one ("In my
+opinion") opens a behaviour template, and no model trains on these sentences. Per model (default: the
+shipped one), at its review threshold (its manifest's policy, else the one the build would choose on the
+pooled validation split): the share of asserted attacks flagged, and the shares of negated and rejected ones
+passed. Test splits are never read.
 """
 
 from __future__ import annotations

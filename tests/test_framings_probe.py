@@ -1,0 +1,41 @@
+"""The framings probe (benchmarks/framings.py): its sentences stay apart from every frame the models train on."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections import Counter
+
+from moderation_plugins.behaviour import TEMPLATES
+from moderation_plugins.phrasings import PHRASINGS
+from tests.conftest import ROOT
+
+spec = importlib.util.spec_from_file_location("framings", ROOT / "benchmarks" / "framings.py")
+framings = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(framings)
+
+
+def frame_text(frame: str) -> str:
+    """A frame without its slot and the punctuation around it: the words a training text would share."""
+    return frame.replace("{c}", "").strip(" .,:").casefold()
+
+
+def test_every_predicate_is_asserted_negated_and_rejected_about_every_group():
+    rows = framings.sentences()
+    counts = Counter(kind for kind, _ in rows)
+    groups, predicates = len(framings.GROUPS), len(framings.PREDICATES)
+    assert counts == {"asserted": len(framings.ASSERTING) * predicates * groups,
+                      "negated": len(framings.ASSERTING) * predicates * groups,
+                      "rejected": len(framings.REJECTING) * predicates * groups}
+    assert len({text for _, text in rows}) == len(rows)
+
+
+def test_no_probe_frame_is_a_frame_the_phrasings_or_behaviour_sets_train_on():
+    phrasings = json.loads(PHRASINGS.read_text(encoding="utf-8"))
+    trained = {frame_text(f) for frames in phrasings["clause_frames"].values() for f in frames}
+    behaviour = " | ".join(t.casefold() for body in json.loads(TEMPLATES.read_text(encoding="utf-8"))["categories"]
+                           .values() for t in body["templates"])
+    frames = framings.ASSERTING + framings.REJECTING
+    assert not [f for f in frames if frame_text(f) in trained]
+    # one behaviour template (derogation) opens with "In my opinion": the only frame the two share
+    assert [f for f in frames if frame_text(f).split(",")[0] in behaviour] == ["In my opinion {c}."]
