@@ -64,10 +64,13 @@ def main() -> None:
     os.environ.setdefault("MODERATION_THREADS", "1")
     rows = sentences()
     kinds, texts = np.array([k for k, _ in rows]), [t for _, t in rows]
-    pooled = [r for name in DATA for r in load(name, args.data_dir).split("validation")]
+    paths = args.models or [ensure_default_model()]
+    # the pooled validation split chooses a threshold only for a model whose manifest has no policy
+    pooled = ([r for name in DATA for r in load(name, args.data_dir).split("validation")]
+              if any(not read_manifest(path).policy for path in paths) else [])
     print(f"{len(texts)} framed sentences; share handled right at each model's review threshold")
     print(f"{'model':34s} {'review':>7s} {'asserted flagged':>17s} {'negated passed':>15s} {'rejected passed':>16s}")
-    for path in args.models or [ensure_default_model()]:
+    for path in paths:
         model = load_model(path)
         review = review_threshold(path, model, pooled)
         flagged = score_texts(model, texts) >= review
