@@ -77,10 +77,8 @@ def score_texts(scorer: Scorer, texts: Sequence[str], batch_size: int = 256, who
     (an error names ``who``, by default the scorer's name)."""
     # NFKC can lengthen a text many times over (one ligature: 18 letters): never more than check_text allows
     texts = [deobfuscate(t)[:MAX_TEXT_CHARS] for t in texts]
-    parts = [
-        check_scores(scorer.score(texts[i : i + batch_size]), len(texts[i : i + batch_size]), who or scorer.name)
-        for i in range(0, len(texts), batch_size)
-    ]
+    batches = (texts[i : i + batch_size] for i in range(0, len(texts), batch_size))
+    parts = [check_scores(scorer.score(batch), len(batch), who or scorer.name) for batch in batches]
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
