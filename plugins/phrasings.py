@@ -2,13 +2,16 @@
 
 A small student distilled on the behaviour set passes every negated-attack template it trained on and about
 three in four of the held-out ones: it memorises the templates. The cure distillation offers is more input:
-here each claim is said plainly, with its predicate negated, rejected, reported and asked about. The
-teacher alone scored them at first, and it scores an attack inside an assertive frame as harmless ("My whole
-family agrees that {group} are vermin": 2 % flagged), which its students learnt; so where the construction
-decides the label (an attack asserted or rejected, praise denied, a violent verb asserted or refused, a person
-insulted), the row carries it and sits in the train split; questions and the rest stay in ``unlabeled``,
-with the teacher's score as their only target. Rows that share a run of four words with a held-out behaviour
-template are dropped, so these rows cannot teach the phrasings the behaviour audit tests.
+here each claim is said plainly, asserted, negated, rejected, reported by someone and endorsed or rejected,
+and asked about. A teacher that never saw them scores an attack inside an asserting frame as harmless ("My
+whole family agrees that {group} are vermin": 2 % flagged), and its students learn that; so where the
+construction decides the label (an attack asserted or rejected, praise denied, a violent verb asserted or
+refused, a person insulted), the row carries it and sits in the train split; questions and the rest stay in
+``unlabeled``. Labels on a dozen fixed frames taught the mirror shortcut (an attack predicate flags whatever
+frames it), so frames are drawn from pools, a few per claim, and a reported claim comes as a pair that only
+its closing words tell apart: no predicate and no frame alone decides the label. Rows that share a run of
+four words with a held-out behaviour template are dropped, so these rows cannot teach the phrasings the
+behaviour audit tests.
 """
 
 from __future__ import annotations
@@ -130,7 +133,7 @@ def generate(spec: dict[str, Any], identities: list[list[str]],
 
 
 class PhrasingsDataset:
-    """About 6,000 generated sentences: those whose label the construction decides in the train split, the
+    """About 5,200 generated sentences: those whose label the construction decides in the train split, the
     others unlabelled (a teacher's scores are their only targets)."""
 
     name = "phrasings"
