@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import itertools
 import json
 from collections import Counter
 
@@ -32,11 +31,8 @@ def test_every_predicate_is_asserted_negated_and_rejected_about_every_group():
 
 
 def test_no_probe_frame_is_a_frame_the_phrasings_or_behaviour_sets_train_on():
-    frames = json.loads(PHRASINGS.read_text(encoding="utf-8"))["clause_frames"]
-    reported = frames.pop("reported")
-    trained = {frame_text(f) for pool in frames.values() for f in pool}
-    trained |= {frame_text(f"{who} {says} {{c}}, {tail}.") for who, says, tail in itertools.product(
-        reported["reporters"], reported["verbs"], reported["endorsing"] + reported["rejecting"])}
+    phrasings = json.loads(PHRASINGS.read_text(encoding="utf-8"))
+    trained = {frame_text(f) for frames in phrasings["clause_frames"].values() for f in frames}
     behaviour = " | ".join(t.casefold() for body in json.loads(TEMPLATES.read_text(encoding="utf-8"))["categories"]
                            .values() for t in body["templates"])
     frames = framings.ASSERTING + framings.REJECTING
