@@ -92,6 +92,22 @@ def test_a_torch_students_manifest_records_the_thread_count_it_trained_with(tiny
     assert save_model(student, tmp_path / "s", kind="student").lineage["torch_threads"] == torch.get_num_threads()
 
 
+def test_a_torch_student_trains_on_the_threads_the_environment_asks_for(tiny_encoder, tmp_path, monkeypatch):
+    import torch
+
+    # torch's default, one thread per core, is what a student saw when its teacher's labels came from a cache
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    monkeypatch.setenv("MODERATION_THREADS", "1")
+    rows = [make_record(f"r{i}", text, round(soft)) for i, (text, soft) in enumerate(zip(TEXTS, SOFT, strict=True))]
+    try:
+        manifest = train_student("tiny-transformer", rows, rows, tmp_path / "s", targets=SOFT,
+                                 params={"base": str(tiny_encoder), "dim": 32, "layers": 1, "ffn": 64, "max_steps": 2})
+    finally:
+        torch.set_num_threads(before)
+    assert manifest.lineage["torch_threads"] == 1
+
+
 @pytest.mark.parametrize("student", [NgramMlpStudent, MiniTransformerStudent])
 def test_students_refuse_bad_targets(student, tiny_encoder):
     model = student(base=tiny_encoder) if student is MiniTransformerStudent else student()
