@@ -143,11 +143,19 @@ def _buried(step: Mapping[str, Any]) -> str:
     return f", copies of {' and '.join(shares)} set inside a friendly comment" if shares else ""
 
 
-def _transfer_only(student: Mapping[str, Any]) -> str:
-    """The unlabelled data sets only the student's transfer set read (the build's ``transfer_only``)."""
-    names = student.get("transfer_only")
+def _transfer_only(build: Mapping[str, Any]) -> str:
+    """The data sets only the student's transfer set read (the build's ``transfer_only``), and which teacher
+    scored them: a second one trained with them (``teachers_routed``, absent before b28) or the first alone."""
+    names = build["student"].get("transfer_only")
+    if not names:
+        return ""
+    routed = build.get("teachers_routed") or {}
+    if names in routed:
+        return (f", and the generated sentences of `{names}` (claims about groups in many framings, labelled where "
+                f"their construction decides), scored by a second teacher, `{routed[names]}`, trained like the "
+                "first with them added")
     return (f", and the teacher's scores alone over the generated unlabelled sentences of `{names}` (claims about "
-            "groups in many framings)") if names else ""
+            "groups in many framings)")
 
 
 def _seed_choice(build: Mapping[str, Any]) -> str:
@@ -194,7 +202,7 @@ the user's own validation data.
 Pooled data sets `{build['data']}`; the teacher trained on the train split (with identity-swapped
 copies{_buried(build['teacher'])}), the student on the teacher's scores over train + unlabeled rows and their
 identity-swapped copies{_buried(build['student'])}, mixed with gold labels
-(alpha = {build['student']['alpha']}){_transfer_only(build['student'])}.
+(alpha = {build['student']['alpha']}){_transfer_only(build)}.
 Audit rows are held out of everything.
 
 {_training_data(data)}

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from moderation import hookimpl
 from moderation.artifacts import file_sha256
@@ -25,6 +25,7 @@ from moderation_plugins.behaviour import template_role
 
 PHRASINGS = Path(__file__).with_name("data") / "phrasings.json"
 RUN = 4  # words in a row that a generated sentence may not share with a held-out behaviour template
+T = TypeVar("T")
 _WORD = re.compile(r"\{\w+\}|[\w']+")
 
 
@@ -65,18 +66,25 @@ def templates(spec: dict[str, Any]) -> Iterator[str]:
     yield from spec["person_templates"]
 
 
-def generate(spec: dict[str, Any], identities: list[list[str]],
-             banned: dict[int, set[tuple[str, ...]]]) -> Iterator[str]:
-    """The sentences: each group template filled with a few groups, each person template with a few names."""
+def fill(spec: dict[str, Any], identities: list[list[str]], banned: dict[int, set[tuple[str, ...]]],
+         templates: Iterable[tuple[str, T]]) -> Iterator[tuple[str, T]]:
+    """(sentence, what came with its template): each group template filled with a few groups, each person
+    template with a few names; a template that shares a run with a held-out behaviour template is dropped."""
     names, k = spec["names"], spec["groups_per_template"]
-    for t, template in enumerate(templates(spec)):
+    for t, (template, extra) in enumerate(templates):
         if shares_a_run(template, banned):
             continue
         for j in range(k):
             adj, plural, _ = identities[(t * 7 + j * 15) % len(identities)]
             name = names[(t * 11 + j * 37) % len(names)]
             text = template.replace("{group}", plural).replace("{adj}", adj).replace("{name}", name)
-            yield text[0].upper() + text[1:]
+            yield text[0].upper() + text[1:], extra
+
+
+def generate(spec: dict[str, Any], identities: list[list[str]],
+             banned: dict[int, set[tuple[str, ...]]]) -> Iterator[str]:
+    """The sentences: each group template filled with a few groups, each person template with a few names."""
+    return (text for text, _ in fill(spec, identities, banned, ((t, None) for t in templates(spec))))
 
 
 class PhrasingsDataset:

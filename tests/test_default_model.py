@@ -95,8 +95,11 @@ def test_the_builds_default_recipe_is_the_shipped_models():
 
 @pytest.mark.parametrize(("argv", "said"), [(["--seeds", "2", "--seed", "2"], "--seed between 0 and --seeds - 1"),
                                             (["--seeds", "0"], "--seeds must be at least 1"),
-                                            (["--teacher-steps", "3000,0"], "positive step counts")])
-def test_the_build_refuses_seeds_it_would_not_train(monkeypatch, capsys, tmp_path, argv, said):
+                                            (["--teacher-steps", "3000,0"], "positive step counts"),
+                                            (["--routed-teacher", "davidson"], "data sets of --transfer-only"),
+                                            (["--transfer-only", "", "--routed-teacher", "phrasings"],
+                                             "data sets of --transfer-only")])
+def test_the_build_refuses_settings_it_would_not_train(monkeypatch, capsys, tmp_path, argv, said):
     build = build_script()
     monkeypatch.setattr("sys.argv", ["build_default_model.py", "--data-dir", str(tmp_path), "--work", str(tmp_path),
                                      *argv])

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 from collections import Counter
 
 from moderation_plugins.behaviour import TEMPLATES
+from moderation_plugins.framed_claims import FRAMED_CLAIMS, frame_pools
 from moderation_plugins.phrasings import PHRASINGS
 from tests.conftest import ROOT
 
@@ -30,9 +32,14 @@ def test_every_predicate_is_asserted_negated_and_rejected_about_every_group():
     assert len({text for _, text in rows}) == len(rows)
 
 
-def test_no_probe_frame_is_a_frame_the_phrasings_or_behaviour_sets_train_on():
-    phrasings = json.loads(PHRASINGS.read_text(encoding="utf-8"))
-    trained = {frame_text(f) for frames in phrasings["clause_frames"].values() for f in frames}
+def test_no_probe_frame_is_a_frame_the_phrasings_framed_claims_or_behaviour_sets_train_on():
+    trained = {frame_text(f) for pool in json.loads(PHRASINGS.read_text(encoding="utf-8"))["clause_frames"].values()
+               for f in pool}
+    spec = json.loads(FRAMED_CLAIMS.read_text(encoding="utf-8"))
+    reported = spec["clause_frames"]["reported"]
+    trained |= {frame_text(f) for pool in frame_pools(spec).values() for f in pool}
+    trained |= {frame_text(f"{who} {says} {{c}}, {tail}.") for who, says, tail in itertools.product(
+        reported["reporters"], reported["verbs"], reported["endorsing"] + reported["rejecting"])}
     behaviour = " | ".join(t.casefold() for body in json.loads(TEMPLATES.read_text(encoding="utf-8"))["categories"]
                            .values() for t in body["templates"])
     frames = framings.ASSERTING + framings.REJECTING

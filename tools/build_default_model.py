@@ -7,11 +7,14 @@ split plan, identity lexicon, package version and plugin code (delete a step's f
 these, to redo it); an interrupted step resumes where it stopped:
 
 1. teacher: LoRA on the pooled data (identity-swapped and buried copies added), best checkpoint by validation;
+   with ``--routed-teacher DATA`` a second one, the same recipe with DATA added, that scores DATA's transfer
+   rows (b31: ``--transfer-only framed-claims --routed-teacher framed-claims``);
 2. students: the transfer set (train + unlabeled rows, their swapped copies, and copies of short toxic rows
-   set inside friendly text; ``--transfer-only DATA`` adds unlabelled sets only the student reads, and
+   set inside friendly text; ``--transfer-only DATA`` adds sets only the student reads, and
    ``--bury-unlabeled SHARE`` buried copies of short unlabelled rows: phrasings and 0.5 by default) labeled by
-   the teacher offline (prediction cache), a student distilled from those scores mixed with gold labels, once
-   per seed (``--seed S``: that seed only, so that seeds can train at once);
+   the teachers offline (prediction cache), a student distilled from those scores mixed with gold labels, once
+   per seed (``--seed S``: that seed only, so that seeds can train at once; train the teachers first, with one
+   run, so that the seeds find them cached);
 3. choice and policy: the seed with the best validation composite (``composite``) is the one shipped; review
    and block thresholds chosen for it on the pooled validation split;
 4. evaluation: ROC-AUC per data set's test split, student beside teacher;
@@ -37,7 +40,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from moderation import __version__
 from moderation.artifacts import MODEL_CARD, load_model, read_manifest, update_manifest
-from moderation.commands.common import oversample_counts, teacher_routes
+from moderation.commands.common import oversample_counts, teacher_routes, teacher_shares
 from moderation.data import LoadedData, fingerprint, load
 from moderation.defaults import SHIPPED_MODEL
 from moderation.labeling import label, read_labels
@@ -58,7 +61,8 @@ TEACHER = {"teacher": "minilm-lora", "steps": TEACHER_STEPS[0], "max_length": 64
 STUDENT = {"student": "tiny-transformer", "alpha": 0.5, "augment": 2, "perturb": 0, "bury": 0.2, "oversample": {},
            "params": {"max_steps": 9000, "dim": 128, "ffn": 384, "layers": 2, "max_length": 64,
                       "long_text": "window-mean"}}
-TRANSFER_ONLY = "phrasings"  # unlabelled sets only the students read (b22: docs/figures.md)
+TRANSFER_ONLY = "phrasings"  # sets the first teacher does not read, only the students (b22: docs/figures.md)
+ROUTED = ""  # sets whose transfer rows a second teacher, trained with them, scores (none in b22; b31: docs/figures.md)
 BURY_UNLABELED = 0.5         # the share of the students' short unlabelled rows also buried in friendly text
 SEEDS = 3  # students trained; one ships: seeds differ by whole behaviour templates passed or failed
 CHOSEN_ON = ("davidson", "jigsaw-toxic", "stormfront", "behaviour")  # toxigen's validation split has 24 rows
@@ -88,12 +92,13 @@ def moderation(*args: str) -> None:
 
 
 def teacher_step(work: Path, data_dir: Path, settings: dict[str, Any], depends: dict[str, Any],
-                 name: str = "teacher") -> Path:
+                 name: str = "teacher", data: str = TRAINING_DATA) -> Path:
+    """The teacher trained on ``data`` (``depends``: its inputs), cached in ``work / name``."""
     out = work / name
     stamp = {**settings, **depends, "code": source_digest("teacher", settings["teacher"])}
     if stamp_ok(out, stamp):
         return out
-    args = ["teacher", "train", "--plugin", settings["teacher"], "--data", TRAINING_DATA, "--data-dir",
+    args = ["teacher", "train", "--plugin", settings["teacher"], "--data", data, "--data-dir",
             str(data_dir), "--out", str(out), "--steps", str(settings["steps"]), "--max-length",
             str(settings["max_length"]), "--augment", str(settings["augment"]), "--bury", str(settings["bury"])]
     if settings["base"]:
@@ -112,11 +117,13 @@ def teacher_steps(spec: str) -> list[int]:
     return [int(p) for p in parts] if all(p.isdigit() and int(p) > 0 for p in parts) else []
 
 
-def student_recipe(transfer_only: str, bury_unlabeled: float) -> dict[str, Any]:
+def student_recipe(transfer_only: str, bury_unlabeled: float,
+                   alpha_for: dict[str, float] | None = None) -> dict[str, Any]:
     """STUDENT with the build's options; an option left empty adds no key, so that the stamps of runs made
     before it existed still match."""
     return {**STUDENT, **({"bury_unlabeled": bury_unlabeled} if bury_unlabeled else {}),
-            **({"transfer_only": transfer_only} if transfer_only else {})}
+            **({"transfer_only": transfer_only} if transfer_only else {}),
+            **({"alpha_for": alpha_for} if alpha_for else {})}
 
 
 def student_data(settings: dict[str, Any]) -> str:
@@ -249,11 +256,20 @@ def main() -> None:
                         help="A saved teacher that scores data set DATA's transfer rows instead of the built one "
                              "(repeatable), e.g. the one best on DATA's validation split.")
     parser.add_argument("--transfer-only", default=TRANSFER_ONLY, metavar="DATA",
-                        help="Unlabelled data set(s) that only the students' transfer sets read, scored by the "
-                             "teacher alone ('' for none: the recipe of the previous default, b19).")
+                        help="Data set(s) that only the students' transfer sets read, scored by the teacher alone "
+                             "unless --routed-teacher names them ('' for none: the recipe of the previous default, "
+                             "b19).")
+    parser.add_argument("--routed-teacher", default=ROUTED, metavar="DATA",
+                        help="Data set(s) of --transfer-only whose transfer rows a second teacher scores: the build "
+                             "trains it with the teacher's recipe on the teacher's data plus DATA's labelled rows "
+                             "(default none, the shipped recipe; b31: framed-claims).")
     parser.add_argument("--bury-unlabeled", type=float, default=BURY_UNLABELED, metavar="SHARE",
                         help="Share of the students' short unlabelled transfer rows also set inside friendly text, "
                              "scored by the teacher (0: none).")
+    parser.add_argument("--alpha-for", action="append", default=[], metavar="DATA=A",
+                        help="The teacher's share of the students' targets on data set DATA's rows (repeatable; the "
+                             f"rest take alpha = {STUDENT['alpha']}), e.g. framed-claims=1.0: its teacher's scores "
+                             "alone.")
     parser.add_argument("--seeds", type=int, default=SEEDS, metavar="N",
                         help=f"Student seeds to train and choose from (default {SEEDS}; fewer when time is short: "
                              "the card records it).")
@@ -267,6 +283,9 @@ def main() -> None:
     if args.seeds < 1 or (args.seed is not None and not 0 <= args.seed < args.seeds):
         parser.error(f"--seeds must be at least 1 and --seed between 0 and --seeds - 1 (got {args.seeds}, {args.seed})")
     routes = teacher_routes(tuple(args.teacher_for))
+    routed = [name for name in args.routed_teacher.split(",") if name]
+    if set(routed) - set(filter(None, args.transfer_only.split(","))):
+        parser.error(f"--routed-teacher names data sets of --transfer-only only (got {args.routed_teacher!r})")
     os.environ.setdefault("MODERATION_DATA_DIR", str(args.data_dir))
     args.work.mkdir(parents=True, exist_ok=True)
     teacher_settings = {**TEACHER, "base": args.teacher_base, "steps": steps[0],
@@ -277,7 +296,11 @@ def main() -> None:
     teacher, *others = [teacher_step(args.work, args.data_dir, {**teacher_settings, "steps": n}, inputs(data),
                                      "teacher" if i == 0 else f"teacher-{n}") for i, n in enumerate(steps)]
     extra_teachers = [*others, *args.extra_teacher]
-    student_settings = student_recipe(args.transfer_only, args.bury_unlabeled)
+    for name in routed:
+        with_it = f"{TRAINING_DATA},{name}"
+        routes[name] = teacher_step(args.work, args.data_dir, teacher_settings, inputs(load(with_it, args.data_dir)),
+                                    f"teacher+{name}", with_it)
+    student_settings = student_recipe(args.transfer_only, args.bury_unlabeled, teacher_shares(tuple(args.alpha_for)))
     if args.transfer_only:
         data = load(student_data(student_settings), args.data_dir)
     depends = inputs(data)  # a fingerprint of every row: computed once, not per seed
@@ -301,9 +324,12 @@ def main() -> None:
                         + "".join(f" --extra-teacher {t}" for t in args.extra_teacher)
                         + "".join(f" --teacher-for {r}" for r in args.teacher_for)
                         + f" --transfer-only {shlex.quote(args.transfer_only)} --bury-unlabeled {args.bury_unlabeled}"
+                        + (f" --routed-teacher {shlex.quote(args.routed_teacher)}" if args.routed_teacher else "")
+                        + "".join(f" --alpha-for {a}" for a in args.alpha_for)
                         + (f" --seeds {args.seeds}" if args.seeds != SEEDS else ""),
              "script_sha256": code, "data": TRAINING_DATA, "teacher": teacher_settings, "teacher_steps": steps,
              "teachers_averaged": averaged,
+             "teachers_routed": {name: read_manifest(path).model_id for name, path in routes.items()},
              "student": student_settings,
              "seeds": args.seeds, "chosen_on": CHOSEN_ON, "seed_figures": seeds, "chosen": student.name,
              "policy": POLICY, "audited": AUDITED, "audit_limit": AUDIT_LIMIT,

@@ -106,6 +106,15 @@ def oversample_counts(pairs: tuple[str, ...]) -> dict[str, int]:
     return repeats
 
 
+def teacher_shares(pairs: tuple[str, ...]) -> dict[str, float]:
+    """``--alpha-for`` values as {data set: the teacher's share of its rows' targets}."""
+    shares = plugin_params(pairs)
+    bad = {k: v for k, v in shares.items() if isinstance(v, bool) or not isinstance(v, int | float)}
+    if bad:
+        raise InputError(f"--alpha-for takes DATA=A with A a number in [0, 1], got {bad}")
+    return {k: float(v) for k, v in shares.items()}
+
+
 def teacher_routes(pairs: tuple[str, ...]) -> dict[str, Path]:
     """``--teacher-for`` values as {data set: teacher path}."""
     bad = [p for p in pairs if "=" not in p or not p.split("=", 1)[1]]

@@ -16,20 +16,12 @@ from moderation.commands.common import (
     oversample_option,
     plugin_params,
     teacher_routes,
+    teacher_shares,
 )
 from moderation.commands.data import data_options
 from moderation.data import load
 from moderation.distill import SWAP_TARGETS, distill
-from moderation.errors import InputError
 from moderation.labeling import ENGINES
-
-
-def _shares(pairs: tuple[str, ...]) -> dict[str, float]:
-    shares = plugin_params(pairs)
-    bad = {k: v for k, v in shares.items() if isinstance(v, bool) or not isinstance(v, int | float)}
-    if bad:
-        raise InputError(f"--alpha-for takes DATA=A with A a number in [0, 1], got {bad}")
-    return {k: float(v) for k, v in shares.items()}
 
 
 @click.command("distill")
@@ -77,7 +69,7 @@ def command(teacher_paths: tuple[Path, ...], student_name: str, data_name: str, 
     manifest = distill(teacher_paths, student_name, data, out, alpha=alpha, params=plugin_params(params),
                        lineage={"command": invoked_command()}, augment=augment, swap_targets=swap_targets,
                        perturb=perturb, bury=bury, bury_unlabeled=bury_unlabeled,
-                       oversample=oversample_counts(oversample), alpha_for=_shares(alpha_for), engine=engine,
+                       oversample=oversample_counts(oversample), alpha_for=teacher_shares(alpha_for), engine=engine,
                        teacher_for=teacher_routes(teacher_for),
                        cache_path=cache_path)
     if as_json:
