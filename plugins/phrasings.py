@@ -67,11 +67,11 @@ def templates(spec: dict[str, Any]) -> Iterator[str]:
 
 
 def fill(spec: dict[str, Any], identities: list[list[str]], banned: dict[int, set[tuple[str, ...]]],
-         templates: Iterable[tuple[str, T]]) -> Iterator[tuple[str, T]]:
+         templated: Iterable[tuple[str, T]]) -> Iterator[tuple[str, T]]:
     """(sentence, what came with its template): each group template filled with a few groups, each person
     template with a few names; a template that shares a run with a held-out behaviour template is dropped."""
     names, k = spec["names"], spec["groups_per_template"]
-    for t, (template, extra) in enumerate(templates):
+    for t, (template, extra) in enumerate(templated):
         if shares_a_run(template, banned):
             continue
         for j in range(k):
