@@ -329,7 +329,7 @@ def main() -> None:
                         + (f" --seeds {args.seeds}" if args.seeds != SEEDS else ""),
              "script_sha256": code, "data": TRAINING_DATA, "teacher": teacher_settings, "teacher_steps": steps,
              "teachers_averaged": averaged,
-             "teachers_routed": {name: read_manifest(path).model_id for name, path in routes.items()},
+             "teachers_routed": {name: read_manifest(routes[name]).model_id for name in routed},
              "student": student_settings,
              "seeds": args.seeds, "chosen_on": CHOSEN_ON, "seed_figures": seeds, "chosen": student.name,
              "policy": POLICY, "audited": AUDITED, "audit_limit": AUDIT_LIMIT,
