@@ -142,6 +142,21 @@ def oversampled(transfer: Transfer, repeats: Mapping[str, int]) -> Transfer:
                     np.repeat(transfer.targets, times), transfer.teacher, transfer.teacher_fingerprint)
 
 
+def row_weights(records: Sequence[Record], weight_for: Mapping[str, float]) -> list[float] | None:
+    """Each row's weight in the student's loss: ``weight_for``'s for the rows of the data sets it names, 1 for
+    the rest (None when it names none). Unlike ``--oversample`` a weight may be under 1: a large templated set
+    can teach its one skill without outweighing the real comments."""
+    if not weight_for:
+        return None
+    unknown = set(weight_for) - {origin(r) for r in records}
+    if unknown:
+        raise InputError(f"--weight-for names {', '.join(sorted(unknown))}, which the transfer set does not hold")
+    bad = {k: v for k, v in weight_for.items() if not 0.0 < v < float("inf")}
+    if bad:
+        raise InputError(f"--weight-for weights must be positive numbers: {bad}")
+    return [weight_for.get(origin(r), 1.0) for r in records]
+
+
 def routed_labels(main: pd.DataFrame, routed: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """The main teachers' labels, except for the rows of each data set in ``routed``, which its own teacher
     scores: a teacher that knows one data set best (by validation) labels that data set's rows."""
@@ -161,7 +176,8 @@ def distill(teachers: Path | Sequence[Path], student: str, data: LoadedData, out
             params: dict[str, Any] | None = None, lineage: dict[str, Any] | None = None, augment: int = 0,
             oversample: Mapping[str, int] | None = None, alpha_for: Mapping[str, float] | None = None,
             teacher_for: Mapping[str, Path] | None = None, perturb: int = 0, swap_targets: str = "teacher",
-            bury: float = 0.0, bury_unlabeled: float = 0.0, **label_options: Any) -> Manifest:
+            bury: float = 0.0, bury_unlabeled: float = 0.0, weight_for: Mapping[str, float] | None = None,
+            **label_options: Any) -> Manifest:
     """Label the transfer set with the teacher (cached), train the student on it, evaluate on test, save.
     Several ``teachers``: the student learns the mean of their scores.
     ``augment`` adds identity-swapped copies to the transfer set; the teacher scores them like any row, and
@@ -171,7 +187,8 @@ def distill(teachers: Path | Sequence[Path], student: str, data: LoadedData, out
     ``bury_unlabeled`` of the short unlabelled rows, which the teacher scores.
     ``oversample`` repeats the rows of named data sets (``{"behaviour": 4}``); ``alpha_for`` sets the
     teacher's share per data set (``{"behaviour": 0.2}``); ``teacher_for`` names another teacher for a data
-    set's rows (``{"behaviour": Path("runs/b/teacher")}``)."""
+    set's rows (``{"behaviour": Path("runs/b/teacher")}``); ``weight_for`` the weight of a data set's rows
+    in the student's loss (``{"framed-claims": 0.5}``; the rest weigh 1)."""
     teachers = [Path(teachers)] if isinstance(teachers, str | Path) else [Path(t) for t in teachers]
     routes = {name: Path(path) for name, path in (teacher_for or {}).items()}
     records = transfer_records(data, augment, perturb, bury, bury_unlabeled)
@@ -187,7 +204,7 @@ def distill(teachers: Path | Sequence[Path], student: str, data: LoadedData, out
         for name, path in routes.items()})
     transfer = oversampled(transfer_set(data, labels, alpha, records, alpha_for, swap_targets), oversample or {})
     return train_student(student, transfer.records, data.split("test"), out, params=params,
-                         targets=transfer.targets.tolist(),
+                         targets=transfer.targets.tolist(), weights=row_weights(transfer.records, weight_for or {}),
                          lineage={**data.provenance(), **teacher_lineage([*teachers, *routes.values()]),
                                   "teacher": transfer.teacher,
                                   "teacher_fingerprint": transfer.teacher_fingerprint, "alpha": alpha,
@@ -196,4 +213,5 @@ def distill(teachers: Path | Sequence[Path], student: str, data: LoadedData, out
                                   "transfer_rows": len(transfer.records),
                                   "augment": augment_lineage(augment), "swap_targets": swap_targets,
                                   "perturb": perturb_lineage(perturb), "bury": bury_lineage(bury, bury_unlabeled),
-                                  "oversample": dict(oversample or {}), **(lineage or {})})
+                                  "oversample": dict(oversample or {}), "weight_for": dict(weight_for or {}),
+                                  **(lineage or {})})

@@ -153,9 +153,18 @@ def _transfer_only(build: Mapping[str, Any]) -> str:
     if names in routed:
         return (f", and the generated sentences of `{names}` (claims about groups in many framings, labelled where "
                 f"their construction decides), scored by a second teacher, `{routed[names]}`, trained like the "
-                "first with them added")
+                f"first with them added{_how_learnt(build['student'], names)}")
     return (f", and the teacher's scores alone over the generated unlabelled sentences of `{names}` (claims about "
             "groups in many framings)")
+
+
+def _how_learnt(student: Mapping[str, Any], name: str) -> str:
+    """How the students learnt data set ``name``'s rows where the build set it apart (``alpha_for``,
+    ``weight_for``)."""
+    alpha, weight = (student.get(key, {}).get(name) for key in ("alpha_for", "weight_for"))
+    parts = ([f"the teacher's share of their targets {alpha:g}"] if alpha is not None else []) + (
+        [f"each row weighing {weight:g} in the students' loss (the rest 1)"] if weight is not None else [])
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def _seed_choice(build: Mapping[str, Any]) -> str:

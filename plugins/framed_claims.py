@@ -37,7 +37,9 @@ CLAIMS = {"attack": {"affirmed": 1.0, "negated": 0.0, "rejected": 0.0},
           "neutral": {"affirmed": 0.0, "negated": None, "rejected": None}}
 VERBS = {"violent": {"asserting": 1.0, "refusing": 0.0}, "kind": {"asserting": 0.0, "refusing": 1.0}}
 PERSONS = {"insulting": 1.0, "other": 0.0}
-LABELLED, UNLABELLED = "framed-claims/labelled", "framed-claims/unlabelled"  # record groups: which split a row takes
+# A row whose label the construction leaves open carries this id prefix, which sends it to the unlabeled split.
+# Not a record group: rows of one group share every hashed choice (a buried copy of all of them or of none).
+OPEN = "framed-claims-open"
 
 
 def frame_pools(spec: dict[str, Any]) -> dict[str, list[str]]:
@@ -116,7 +118,7 @@ class FramedClaimsDataset(PhrasingsDataset):
     others unlabelled (a teacher's scores are their only targets)."""
 
     name = "framed-claims"
-    split_plan = SplitPlan(assign=lambda record: "train" if record.group == LABELLED else UNLABELED)
+    split_plan = SplitPlan(assign=lambda record: UNLABELED if record.id.startswith(OPEN) else "train")
 
     def __init__(self, data_dir: str | Path | None = None, path: str | Path = FRAMED_CLAIMS) -> None:
         super().__init__(data_dir, path)
@@ -129,8 +131,8 @@ class FramedClaimsDataset(PhrasingsDataset):
             labels.setdefault(text, label)
         for text, label in labels.items():
             # 0.0 is a placeholder for an unlabelled row: the loader hides the labels of the unlabeled split
-            yield make_record(content_id("framed-claims", text), text, 0.0 if label is None else label,
-                              source=self.name, group=UNLABELLED if label is None else LABELLED)
+            yield make_record(content_id(OPEN if label is None else self.name, text),
+                              text, 0.0 if label is None else label, source=self.name)
 
 
 @hookimpl

@@ -86,6 +86,16 @@ def test_transfer_only_data_reaches_the_students_alone():
     assert build.student_data(build.student_recipe("phrasings", 0.0)) == build.TRAINING_DATA + ",phrasings"
 
 
+def test_the_card_says_how_the_students_learnt_a_routed_data_set():
+    from moderation.model_card import _transfer_only
+
+    build = {"student": {"transfer_only": "framed-claims", "alpha_for": {"framed-claims": 1.0},
+                         "weight_for": {"framed-claims": 0.5}}, "teachers_routed": {"framed-claims": "minilm-lora@x"}}
+    said = _transfer_only(build)
+    assert "`minilm-lora@x`" in said and "share of their targets 1;" in said and "weighing 0.5" in said
+    assert "weighing" not in _transfer_only({**build, "student": {"transfer_only": "framed-claims"}})
+
+
 def test_the_builds_default_recipe_is_the_shipped_models():
     build = build_script()
     recipe = build.student_recipe(build.TRANSFER_ONLY, build.BURY_UNLABELED)
@@ -98,7 +108,10 @@ def test_the_builds_default_recipe_is_the_shipped_models():
                                             (["--teacher-steps", "3000,0"], "positive step counts"),
                                             (["--routed-teacher", "davidson"], "data sets of --transfer-only"),
                                             (["--transfer-only", "", "--routed-teacher", "phrasings"],
-                                             "data sets of --transfer-only")])
+                                             "data sets of --transfer-only"),
+                                            (["--alpha-for", "framed-claims=all"], "--alpha-for takes DATA=A"),
+                                            (["--weight-for", "framed-claims"], "--weight-for takes DATA=W"),
+                                            (["--teacher-oversample", "stormfront=1.5"], "--oversample takes")])
 def test_the_build_refuses_settings_it_would_not_train(monkeypatch, capsys, tmp_path, argv, said):
     build = build_script()
     monkeypatch.setattr("sys.argv", ["build_default_model.py", "--data-dir", str(tmp_path), "--work", str(tmp_path),

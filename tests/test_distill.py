@@ -239,6 +239,47 @@ def test_oversampling_repeats_the_named_source_and_its_swapped_copies():
         oversampled(transfer, {"stormfront": 2})
 
 
+def test_row_weights_weigh_the_named_source_and_its_swapped_copies():
+    from moderation.distill import row_weights
+
+    rows = [make_record("a", "x", 0.0, source="davidson"), make_record("b", "y", 1.0, source="framed-claims"),
+            make_record("c", "z", 1.0, source="framed-claims+swap")]
+    assert row_weights(rows, {}) is None
+    assert row_weights(rows, {"framed-claims": 0.25}) == [1.0, 0.25, 0.25]
+    with pytest.raises(InputError, match="--weight-for names stormfront"):
+        row_weights(rows, {"stormfront": 0.5})
+    with pytest.raises(InputError, match="positive numbers"):
+        row_weights(rows, {"davidson": 0.0})
+
+
+def test_a_data_sets_rows_can_weigh_less_in_the_students_loss(default_model, tmp_path):
+    def distilled(name, *weight):
+        result = invoke_cli("distill", "--teacher", str(default_model), "--student", "tfidf-lr", "--data", "demo",
+                            "--out", str(tmp_path / name), "--cache", str(tmp_path / "c.sqlite"), *weight, "--json")
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)["lineage"], load_model(tmp_path / name)
+
+    plain_lineage, plain = distilled("plain")
+    lineage, weighted = distilled("weighted", "--weight-for", "toxigen=0.05")
+    assert plain_lineage["weight_for"] == {} and lineage["weight_for"] == {"toxigen": 0.05}
+    toxigen = [r.text for r in load("demo").split("train") if r.source == "toxigen"]
+    # the weights reach the student's fit: its scores on the down-weighted rows move
+    assert np.abs(weighted.score(toxigen) - plain.score(toxigen)).max() > 0.01
+    bad = invoke_cli("distill", "--teacher", str(default_model), "--student", "tfidf-lr", "--data", "demo",
+                     "--out", str(tmp_path / "bad"), "--weight-for", "toxigen=heavy")
+    assert bad.returncode == 1 and "--weight-for takes DATA=W" in bad.stderr
+
+
+def test_data_set_options_keep_the_dashes_of_data_set_names():
+    from moderation.commands.common import oversample_counts, teacher_shares
+
+    # parameter names turn dashes into underscores; data set names must not ("jigsaw-toxic")
+    assert oversample_counts(("jigsaw-toxic=2",)) == {"jigsaw-toxic": 2}
+    assert teacher_shares(("framed-claims=1.0",)) == {"framed-claims": 1.0}
+    with pytest.raises(InputError, match="--alpha-for takes DATA=A"):
+        teacher_shares(("framed-claims",))
+
+
 def test_a_student_can_learn_the_mean_of_several_teachers(default_model, tmp_path):
     data = load("demo")
     other = tmp_path / "other-teacher"

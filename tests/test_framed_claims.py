@@ -26,6 +26,19 @@ def test_rows_the_construction_labels_train_the_others_are_unlabelled_and_each_l
     assert sum(v == -1 for v in labels.values()) > 400 and sum(v == 1 for v in labels.values()) > 1500
 
 
+def test_each_row_is_buried_or_not_by_its_own_hash():
+    from moderation.burying import BURIED_SOURCE
+    from moderation.distill import transfer_records
+
+    data = load("framed-claims")
+    # the rows once shared a record group per split, so every hashed choice took all of them or none
+    assert not any(r.group for r in data.records)
+    rows = transfer_records(data, bury=0.2, bury_unlabeled=0.5)
+    buried = Counter(r.label for r in rows if r.source.endswith(BURIED_SOURCE))
+    attacks, unlabelled = (sum(r.label == k for r in data.records) for k in (1, -1))
+    assert 0.1 < buried[1] / attacks < 0.3 and 0.35 < buried[-1] / unlabelled < 0.65
+
+
 def one_frame_each(**frames: str) -> dict:
     """SPEC with one frame per framing, so that every claim is put in exactly these."""
     reported = {"reporters": ["My uncle"], "verbs": ["says"], "endorsing": ["and he's right"],

@@ -40,9 +40,10 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from moderation import __version__
 from moderation.artifacts import MODEL_CARD, load_model, read_manifest, update_manifest
-from moderation.commands.common import oversample_counts, teacher_routes, teacher_shares
+from moderation.commands.common import loss_weights, oversample_counts, teacher_routes, teacher_shares
 from moderation.data import LoadedData, fingerprint, load
 from moderation.defaults import SHIPPED_MODEL
+from moderation.errors import InputError
 from moderation.labeling import label, read_labels
 from moderation.model_card import render_default_card
 from moderation.plugins import source_digest
@@ -117,13 +118,14 @@ def teacher_steps(spec: str) -> list[int]:
     return [int(p) for p in parts] if all(p.isdigit() and int(p) > 0 for p in parts) else []
 
 
-def student_recipe(transfer_only: str, bury_unlabeled: float,
-                   alpha_for: dict[str, float] | None = None) -> dict[str, Any]:
+def student_recipe(transfer_only: str, bury_unlabeled: float, alpha_for: dict[str, float] | None = None,
+                   weight_for: dict[str, float] | None = None) -> dict[str, Any]:
     """STUDENT with the build's options; an option left empty adds no key, so that the stamps of runs made
     before it existed still match."""
     return {**STUDENT, **({"bury_unlabeled": bury_unlabeled} if bury_unlabeled else {}),
             **({"transfer_only": transfer_only} if transfer_only else {}),
-            **({"alpha_for": alpha_for} if alpha_for else {})}
+            **({"alpha_for": alpha_for} if alpha_for else {}),
+            **({"weight_for": weight_for} if weight_for else {})}
 
 
 def student_data(settings: dict[str, Any]) -> str:
@@ -148,6 +150,7 @@ def student_step(work: Path, data_dir: Path, teacher: Path, settings: dict[str, 
     params = [a for k, v in {**settings["params"], "seed": seed}.items() for a in ("--param", f"{k}={json.dumps(v)}")]
     params += [a for k, v in settings["oversample"].items() for a in ("--oversample", f"{k}={v}")]
     params += [a for k, v in settings.get("alpha_for", {}).items() for a in ("--alpha-for", f"{k}={v}")]
+    params += [a for k, v in settings.get("weight_for", {}).items() for a in ("--weight-for", f"{k}={v}")]
     params += [a for t in extra_teachers for a in ("--teacher", str(t))]
     params += [a for name, t in routes.items() for a in ("--teacher-for", f"{name}={t}")]
     if settings.get("bury_unlabeled"):
@@ -270,6 +273,9 @@ def main() -> None:
                         help="The teacher's share of the students' targets on data set DATA's rows (repeatable; the "
                              f"rest take alpha = {STUDENT['alpha']}), e.g. framed-claims=1.0: its teacher's scores "
                              "alone.")
+    parser.add_argument("--weight-for", action="append", default=[], metavar="DATA=W",
+                        help="The weight of data set DATA's rows in the students' loss (repeatable; the rest weigh "
+                             "1), e.g. framed-claims=0.5.")
     parser.add_argument("--seeds", type=int, default=SEEDS, metavar="N",
                         help=f"Student seeds to train and choose from (default {SEEDS}; fewer when time is short: "
                              "the card records it).")
@@ -282,7 +288,6 @@ def main() -> None:
         parser.error(f"--teacher-steps takes positive step counts separated by commas (got {args.teacher_steps!r})")
     if args.seeds < 1 or (args.seed is not None and not 0 <= args.seed < args.seeds):
         parser.error(f"--seeds must be at least 1 and --seed between 0 and --seeds - 1 (got {args.seeds}, {args.seed})")
-    routes = teacher_routes(tuple(args.teacher_for))
     routed = [name for name in args.routed_teacher.split(",") if name]
     if set(routed) - set(filter(None, args.transfer_only.split(","))):
         parser.error(f"--routed-teacher names data sets of --transfer-only only (got {args.routed_teacher!r})")
@@ -290,8 +295,14 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     teacher_settings = {**TEACHER, "base": args.teacher_base, "steps": steps[0],
                         "target_modules": args.teacher_modules}
-    if args.teacher_oversample:
-        teacher_settings["oversample"] = oversample_counts(tuple(args.teacher_oversample))
+    try:
+        routes = teacher_routes(tuple(args.teacher_for))
+        if args.teacher_oversample:
+            teacher_settings["oversample"] = oversample_counts(tuple(args.teacher_oversample))
+        student_settings = student_recipe(args.transfer_only, args.bury_unlabeled,
+                                          teacher_shares(tuple(args.alpha_for)), loss_weights(tuple(args.weight_for)))
+    except InputError as error:
+        parser.error(str(error))
     data = load(TRAINING_DATA, args.data_dir)  # loaded once: the stamps, the policy and the card read it
     teacher, *others = [teacher_step(args.work, args.data_dir, {**teacher_settings, "steps": n}, inputs(data),
                                      "teacher" if i == 0 else f"teacher-{n}") for i, n in enumerate(steps)]
@@ -300,7 +311,6 @@ def main() -> None:
         with_it = f"{TRAINING_DATA},{name}"
         routes[name] = teacher_step(args.work, args.data_dir, teacher_settings, inputs(load(with_it, args.data_dir)),
                                     f"teacher+{name}", with_it)
-    student_settings = student_recipe(args.transfer_only, args.bury_unlabeled, teacher_shares(tuple(args.alpha_for)))
     if args.transfer_only:
         data = load(student_data(student_settings), args.data_dir)
     depends = inputs(data)  # a fingerprint of every row: computed once, not per seed
@@ -326,6 +336,7 @@ def main() -> None:
                         + f" --transfer-only {shlex.quote(args.transfer_only)} --bury-unlabeled {args.bury_unlabeled}"
                         + (f" --routed-teacher {shlex.quote(args.routed_teacher)}" if args.routed_teacher else "")
                         + "".join(f" --alpha-for {a}" for a in args.alpha_for)
+                        + "".join(f" --weight-for {w}" for w in args.weight_for)
                         + (f" --seeds {args.seeds}" if args.seeds != SEEDS else ""),
              "script_sha256": code, "data": TRAINING_DATA, "teacher": teacher_settings, "teacher_steps": steps,
              "teachers_averaged": averaged,

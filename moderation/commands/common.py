@@ -97,22 +97,51 @@ def bury_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return option(command)
 
 
+def data_values(pairs: tuple[str, ...], usage: str) -> dict[str, Any]:
+    """``DATA=X`` option values as {data set: X read as JSON}. Data set names keep their dashes
+    ("jigsaw-toxic"), unlike ``plugin_params``' keys; ``usage`` is the error for a pair without "="."""
+    import json
+
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise InputError(f"{usage}, got {pair!r}")
+        try:
+            values[name.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            values[name.strip()] = value
+    return values
+
+
 def oversample_counts(pairs: tuple[str, ...]) -> dict[str, int]:
     """``--oversample`` values as {data set: repeats}."""
-    repeats = plugin_params(pairs)
+    usage = "--oversample takes DATA=N with N a whole number"
+    repeats = data_values(pairs, usage)
     bad = {k: v for k, v in repeats.items() if isinstance(v, bool) or not isinstance(v, int)}
     if bad:
-        raise InputError(f"--oversample takes DATA=N with N a whole number, got {bad}")
+        raise InputError(f"{usage}, got {bad}")
     return repeats
+
+
+def data_numbers(pairs: tuple[str, ...], usage: str) -> dict[str, float]:
+    """``DATA=X`` option values as {data set: X}; ``usage`` (e.g. "--alpha-for takes DATA=A with A a number in
+    [0, 1]") is the error when an X is not a number."""
+    numbers = data_values(pairs, usage)
+    bad = {k: v for k, v in numbers.items() if isinstance(v, bool) or not isinstance(v, int | float)}
+    if bad:
+        raise InputError(f"{usage}, got {bad}")
+    return {k: float(v) for k, v in numbers.items()}
 
 
 def teacher_shares(pairs: tuple[str, ...]) -> dict[str, float]:
     """``--alpha-for`` values as {data set: the teacher's share of its rows' targets}."""
-    shares = plugin_params(pairs)
-    bad = {k: v for k, v in shares.items() if isinstance(v, bool) or not isinstance(v, int | float)}
-    if bad:
-        raise InputError(f"--alpha-for takes DATA=A with A a number in [0, 1], got {bad}")
-    return {k: float(v) for k, v in shares.items()}
+    return data_numbers(pairs, "--alpha-for takes DATA=A with A a number in [0, 1]")
+
+
+def loss_weights(pairs: tuple[str, ...]) -> dict[str, float]:
+    """``--weight-for`` values as {data set: the weight of its rows in the student's loss}."""
+    return data_numbers(pairs, "--weight-for takes DATA=W with W a positive number")
 
 
 def teacher_routes(pairs: tuple[str, ...]) -> dict[str, Path]:

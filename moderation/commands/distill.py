@@ -12,6 +12,7 @@ from moderation.commands.common import (
     friendly_errors,
     invoked_command,
     json_option,
+    loss_weights,
     oversample_counts,
     oversample_option,
     plugin_params,
@@ -40,6 +41,9 @@ from moderation.labeling import ENGINES
 @click.option("--teacher-for", "teacher_for", multiple=True, metavar="DATA=PATH",
               help="Another saved teacher (or labels .parquet) scores data set DATA's rows instead, e.g. the one "
                    "best on it by validation (repeatable).")
+@click.option("--weight-for", "weight_for", multiple=True, metavar="DATA=W",
+              help="The weight of data set DATA's rows in the student's loss (the rest weigh 1), e.g. "
+                   "framed-claims=0.5: unlike --oversample it may be under 1 (repeatable).")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Student parameter (repeatable).")
 @click.option("--engine", type=click.Choice(ENGINES), default="local", show_default=True, help="Labeling engine.")
 @click.option("--cache", "cache_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -63,14 +67,14 @@ def command(teacher_paths: tuple[Path, ...], student_name: str, data_name: str, 
             limit: int | None, labeled: int | None, alpha: float, params: tuple[str, ...], engine: str,
             cache_path: Path | None, augment: int, swap_targets: str, perturb: int, oversample: tuple[str, ...],
             bury: float, bury_unlabeled: float, alpha_for: tuple[str, ...], teacher_for: tuple[str, ...],
-            as_json: bool) -> None:
+            weight_for: tuple[str, ...], as_json: bool) -> None:
     """Distill STUDENT from TEACHER on DATA; evaluate on its test split; save to OUT with manifest and card."""
     data = load(data_name, data_dir, limit=limit, labeled=labeled)
     manifest = distill(teacher_paths, student_name, data, out, alpha=alpha, params=plugin_params(params),
                        lineage={"command": invoked_command()}, augment=augment, swap_targets=swap_targets,
                        perturb=perturb, bury=bury, bury_unlabeled=bury_unlabeled,
                        oversample=oversample_counts(oversample), alpha_for=teacher_shares(alpha_for), engine=engine,
-                       teacher_for=teacher_routes(teacher_for),
+                       teacher_for=teacher_routes(teacher_for), weight_for=loss_weights(weight_for),
                        cache_path=cache_path)
     if as_json:
         click.echo(json.dumps({"model": manifest.model_id, "path": str(out), "metrics": manifest.metrics,
