@@ -73,7 +73,8 @@ def _is_host(record: Record) -> bool:
 def buried(records: Sequence[Record], share: float, *, unlabeled: float = 0.0,
            avoid: set[str] = frozenset()) -> list[Record]:
     """A buried copy of ``share`` of the short toxic rows of ``records`` and of ``unlabeled`` of its short
-    unlabelled ones (each chosen by a hash of its text), each in a friendly row of ``records`` chosen by a
+    unlabelled ones (each chosen by a hash of its ``row_key``: its text, or its record group where it has one,
+    so that a behaviour template's or a forum post's rows are chosen together), each in a friendly row chosen by a
     hash of the row's id. None when both shares are 0 or no row is long and friendly enough to host one.
     ``avoid`` holds split keys a copy must not produce."""
     hosts = [r for r in records if _is_host(r)] if max(share, unlabeled) > 0 else []
