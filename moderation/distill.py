@@ -4,7 +4,7 @@ mixed with gold labels where they exist."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,14 @@ def mean_labels(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
                                                            "model_fingerprint", "model"]]
 
 
+def require_sources(option: str, names: Iterable[str], records: Iterable[Record]) -> None:
+    """Raise if ``option`` names a data set that none of the transfer rows come from (a typo would else be
+    ignored in silence)."""
+    unknown = set(names) - {origin(r) for r in records}
+    if unknown:
+        raise InputError(f"{option} names {', '.join(sorted(unknown))}, which the transfer set does not hold")
+
+
 def transfer_set(data: LoadedData, labels: pd.DataFrame, alpha: float,
                  rows: list[Record] | None = None, alpha_for: Mapping[str, float] | None = None,
                  swap_targets: str = "teacher") -> Transfer:
@@ -100,9 +108,7 @@ def transfer_set(data: LoadedData, labels: pd.DataFrame, alpha: float,
     covered = [h for h in records if h in scores]
     if not covered:
         raise InputError(f"the teacher labels cover none of the train/unlabeled rows of {data.name}")
-    unknown = set(alpha_for or {}) - {origin(r) for r in records.values()}
-    if unknown:
-        raise InputError(f"--alpha-for names {', '.join(sorted(unknown))}, which the transfer set does not hold")
+    require_sources("--alpha-for", alpha_for or {}, records.values())
     teacher = np.array([scores[h] for h in covered])
     gold = np.array([records[h].toxicity if records[h].label >= 0 else np.nan for h in covered])
     share = np.array([(alpha_for or {}).get(origin(records[h]), alpha) for h in covered])
@@ -148,9 +154,7 @@ def row_weights(records: Sequence[Record], weight_for: Mapping[str, float]) -> l
     can teach its one skill without outweighing the real comments."""
     if not weight_for:
         return None
-    unknown = set(weight_for) - {origin(r) for r in records}
-    if unknown:
-        raise InputError(f"--weight-for names {', '.join(sorted(unknown))}, which the transfer set does not hold")
+    require_sources("--weight-for", weight_for, records)
     bad = {k: v for k, v in weight_for.items() if not 0.0 < v < float("inf")}
     if bad:
         raise InputError(f"--weight-for weights must be positive numbers: {bad}")
@@ -192,9 +196,7 @@ def distill(teachers: Path | Sequence[Path], student: str, data: LoadedData, out
     teachers = [Path(teachers)] if isinstance(teachers, str | Path) else [Path(t) for t in teachers]
     routes = {name: Path(path) for name, path in (teacher_for or {}).items()}
     records = transfer_records(data, augment, perturb, bury, bury_unlabeled)
-    unknown = set(routes) - {origin(r) for r in records}
-    if unknown:
-        raise InputError(f"--teacher-for names {', '.join(sorted(unknown))}, which the transfer set does not hold")
+    require_sources("--teacher-for", routes, records)
     own = [r for r in records if origin(r) not in routes]
     labels = mean_labels([teacher_labels(t, own, out.with_name(f".{out.name}.labels{i or ''}.parquet"),
                                          **label_options) for i, t in enumerate(teachers)])

@@ -148,9 +148,8 @@ def student_step(work: Path, data_dir: Path, teacher: Path, settings: dict[str, 
     if stamp_ok(out, full):
         return out
     params = [a for k, v in {**settings["params"], "seed": seed}.items() for a in ("--param", f"{k}={json.dumps(v)}")]
-    params += [a for k, v in settings["oversample"].items() for a in ("--oversample", f"{k}={v}")]
-    params += [a for k, v in settings.get("alpha_for", {}).items() for a in ("--alpha-for", f"{k}={v}")]
-    params += [a for k, v in settings.get("weight_for", {}).items() for a in ("--weight-for", f"{k}={v}")]
+    params += [a for key in ("oversample", "alpha_for", "weight_for") for k, v in settings.get(key, {}).items()
+               for a in (f"--{key.replace('_', '-')}", f"{k}={v}")]
     params += [a for t in extra_teachers for a in ("--teacher", str(t))]
     params += [a for name, t in routes.items() for a in ("--teacher-for", f"{name}={t}")]
     if settings.get("bury_unlabeled"):
