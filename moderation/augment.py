@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 
 from moderation.data import row_key
@@ -108,6 +108,15 @@ def counterfactuals(records: Sequence[Record], copies: int = 1, *, avoid: set[st
 def origin(record: Record) -> str:
     """The data set a row came from, for a swapped copy too (its source is ``<data set>+swap``)."""
     return record.source.split("+")[0]
+
+
+def require_sources(option: str, names: Iterable[str], records: Iterable[Record],
+                    held_by: str = "the transfer set") -> None:
+    """Raise if ``option`` names a data set that none of ``records`` come from (a typo would else be ignored
+    in silence)."""
+    unknown = set(names) - {origin(r) for r in records}
+    if unknown:
+        raise InputError(f"{option} names {', '.join(sorted(unknown))}, which {held_by} does not hold")
 
 
 def repeat_counts(records: Sequence[Record], repeats: Mapping[str, int]) -> list[int]:

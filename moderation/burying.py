@@ -19,9 +19,9 @@ from __future__ import annotations
 import dataclasses
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from moderation.augment import distinct_copies
+from moderation.augment import distinct_copies, origin
 from moderation.data import row_key
 from moderation.identities import groups_of, match_terms
 from moderation.protocols import Record
@@ -71,17 +71,25 @@ def _is_host(record: Record) -> bool:
 
 
 def buried(records: Sequence[Record], share: float, *, unlabeled: float = 0.0,
-           avoid: set[str] = frozenset()) -> list[Record]:
+           share_for: Mapping[str, float] | None = None, avoid: set[str] = frozenset()) -> list[Record]:
     """A buried copy of ``share`` of the short toxic rows of ``records`` and of ``unlabeled`` of its short
-    unlabelled ones (each chosen by a hash of its ``row_key``: its text, or its record group where it has one,
-    so that a behaviour template's or a forum post's rows are chosen together), each in a friendly row chosen by a
-    hash of the row's id. None when both shares are 0 or no row is long and friendly enough to host one.
-    ``avoid`` holds split keys a copy must not produce."""
-    hosts = [r for r in records if _is_host(r)] if max(share, unlabeled) > 0 else []
+    unlabelled ones, except that ``share_for`` sets the share of both for the rows of the data sets it names
+    (``{"framed-claims": 1.0}``). Each row is chosen by a hash of its ``row_key`` (its text, or its record group
+    where it has one, so that a behaviour template's or a forum post's rows are chosen together), and buried in
+    a friendly row chosen by a hash of its id. None when every share is 0 or no row is long and friendly enough
+    to host one. ``avoid`` holds split keys a copy must not produce."""
+    share_for = share_for or {}
+    hosts = [r for r in records if _is_host(r)] if max(share, unlabeled, *share_for.values()) > 0 else []
     if not hosts:
         return []
-    attacks = [r for r in records if (_is_attack(r) and hash_point(row_key(r), "bury") < share)
-               or (_is_unlabeled(r) and hash_point(row_key(r), "bury") < unlabeled)]
+
+    def chosen(record: Record) -> bool:
+        if not (_is_attack(record) or _is_unlabeled(record)):
+            return False
+        own = share_for.get(origin(record), share if record.label == 1 else unlabeled)
+        return hash_point(row_key(record), "bury") < own
+
+    attacks = [r for r in records if chosen(r)]
 
     def host_text(record: Record, n: int) -> str:
         host = hosts[int(hash_point(record.id, f"bury-host{n}") * len(hosts))]
@@ -96,5 +104,7 @@ def buried(records: Sequence[Record], share: float, *, unlabeled: float = 0.0,
     return out
 
 
-def bury_lineage(share: float, unlabeled: float = 0.0) -> dict[str, object]:
-    return {"share": share, "version": BURY_VERSION, **({"unlabeled": unlabeled} if unlabeled else {})}
+def bury_lineage(share: float, unlabeled: float = 0.0, share_for: Mapping[str, float] | None = None
+                 ) -> dict[str, object]:
+    return {"share": share, "version": BURY_VERSION, **({"unlabeled": unlabeled} if unlabeled else {}),
+            **({"for": dict(share_for)} if share_for else {})}

@@ -4,7 +4,7 @@ mixed with gold labels where they exist."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from moderation.artifacts import Manifest, read_manifest
-from moderation.augment import augment_lineage, augmented, origin, repeat_counts, source_id
+from moderation.augment import augment_lineage, augmented, origin, repeat_counts, require_sources, source_id
 from moderation.burying import buried, bury_lineage
 from moderation.data import HELD_OUT, HeldOutError, LoadedData
 from moderation.labeling import label, read_labels
@@ -71,14 +71,6 @@ def mean_labels(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
                                                            "model_fingerprint", "model"]]
 
 
-def require_sources(option: str, names: Iterable[str], records: Iterable[Record]) -> None:
-    """Raise if ``option`` names a data set that none of the transfer rows come from (a typo would else be
-    ignored in silence)."""
-    unknown = set(names) - {origin(r) for r in records}
-    if unknown:
-        raise InputError(f"{option} names {', '.join(sorted(unknown))}, which the transfer set does not hold")
-
-
 def transfer_set(data: LoadedData, labels: pd.DataFrame, alpha: float,
                  rows: list[Record] | None = None, alpha_for: Mapping[str, float] | None = None,
                  swap_targets: str = "teacher") -> Transfer:
@@ -127,15 +119,16 @@ def sources_targets(records: Sequence[Record], targets: np.ndarray) -> np.ndarra
 
 
 def transfer_records(data: LoadedData, augment: int = 0, perturb: int = 0, bury: float = 0.0,
-                     bury_unlabeled: float = 0.0) -> list[Record]:
+                     bury_unlabeled: float = 0.0, bury_for: Mapping[str, float] | None = None) -> list[Record]:
     """The train and unlabeled rows, with ``augment`` identity-swapped copies of each that mentions one,
     a buried copy of ``bury`` of the short toxic ones and of ``bury_unlabeled`` of the short unlabelled ones
-    (``moderation.burying``), then ``perturb`` unlabeled perturbed copies of each of those
-    (``moderation.perturbation``)."""
+    (``bury_for``'s share of both for the data sets it names; ``moderation.burying``), then ``perturb``
+    unlabeled perturbed copies of each of those (``moderation.perturbation``)."""
     records = [r for split in TRANSFER_SPLITS for r in data.split(split, "distill")]
     avoid = {split_key(r.text) for r in data.records if r.split not in TRANSFER_SPLITS}  # no copy lands on these
     records = augmented(records, augment, avoid)
-    records += buried(records, bury, unlabeled=bury_unlabeled, avoid=avoid)
+    require_sources("--bury-for", bury_for or {}, records)
+    records += buried(records, bury, unlabeled=bury_unlabeled, share_for=bury_for, avoid=avoid)
     if perturb <= 0:
         return records
     return records + perturbed(records, perturb, avoid=avoid)
@@ -180,22 +173,23 @@ def distill(teachers: Path | Sequence[Path], student: str, data: LoadedData, out
             params: dict[str, Any] | None = None, lineage: dict[str, Any] | None = None, augment: int = 0,
             oversample: Mapping[str, int] | None = None, alpha_for: Mapping[str, float] | None = None,
             teacher_for: Mapping[str, Path] | None = None, perturb: int = 0, swap_targets: str = "teacher",
-            bury: float = 0.0, bury_unlabeled: float = 0.0, weight_for: Mapping[str, float] | None = None,
-            **label_options: Any) -> Manifest:
+            bury: float = 0.0, bury_unlabeled: float = 0.0, bury_for: Mapping[str, float] | None = None,
+            weight_for: Mapping[str, float] | None = None, **label_options: Any) -> Manifest:
     """Label the transfer set with the teacher (cached), train the student on it, evaluate on test, save.
     Several ``teachers``: the student learns the mean of their scores.
     ``augment`` adds identity-swapped copies to the transfer set; the teacher scores them like any row, and
     with ``swap_targets="source"`` each learns its source row's target instead (``transfer_set``).
     ``perturb`` adds that many perturbed, unlabeled copies of each row, which only the teacher labels;
     ``bury`` a copy of that share of the short toxic rows set inside a friendly one, label kept, and
-    ``bury_unlabeled`` of the short unlabelled rows, which the teacher scores.
+    ``bury_unlabeled`` of the short unlabelled rows, which the teacher scores; ``bury_for`` that share of
+    both for the rows of the data sets it names (``{"framed-claims": 1.0}``).
     ``oversample`` repeats the rows of named data sets (``{"behaviour": 4}``); ``alpha_for`` sets the
     teacher's share per data set (``{"behaviour": 0.2}``); ``teacher_for`` names another teacher for a data
     set's rows (``{"behaviour": Path("runs/b/teacher")}``); ``weight_for`` the weight of a data set's rows
     in the student's loss (``{"framed-claims": 0.5}``; the rest weigh 1)."""
     teachers = [Path(teachers)] if isinstance(teachers, str | Path) else [Path(t) for t in teachers]
     routes = {name: Path(path) for name, path in (teacher_for or {}).items()}
-    records = transfer_records(data, augment, perturb, bury, bury_unlabeled)
+    records = transfer_records(data, augment, perturb, bury, bury_unlabeled, bury_for)
     require_sources("--teacher-for", routes, records)
     own = [r for r in records if origin(r) not in routes]
     labels = mean_labels([teacher_labels(t, own, out.with_name(f".{out.name}.labels{i or ''}.parquet"),
@@ -214,6 +208,7 @@ def distill(teachers: Path | Sequence[Path], student: str, data: LoadedData, out
                                   "teacher_for": {name: str(path) for name, path in routes.items()},
                                   "transfer_rows": len(transfer.records),
                                   "augment": augment_lineage(augment), "swap_targets": swap_targets,
-                                  "perturb": perturb_lineage(perturb), "bury": bury_lineage(bury, bury_unlabeled),
+                                  "perturb": perturb_lineage(perturb),
+                                  "bury": bury_lineage(bury, bury_unlabeled, bury_for),
                                   "oversample": dict(oversample or {}), "weight_for": dict(weight_for or {}),
                                   **(lineage or {})})

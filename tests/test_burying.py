@@ -81,6 +81,20 @@ def test_unlabelled_rows_are_buried_at_their_own_share_and_stay_unlabelled():
         assert claim in copy.text and copy.text.replace(claim, "").split()[0] in HOST.split()  # inside the host
 
 
+def test_a_data_set_can_take_a_share_of_its_own():
+    host = train_row("f", HOST, 0.0)
+    demo = [train_row(f"d{i}", f"attack number {i}, you moron", 1.0) for i in range(100)]
+    framed = [dataclasses.replace(row, id=f"x{i}", source="framed") for i, row in enumerate(demo)]
+    unlabelled = [dataclasses.replace(row, id=f"u{i}", text=f"claim {i}", label=-1, split="unlabeled")
+                  for i, row in enumerate(framed)]
+    rows = [*demo, *framed, *unlabelled, host]
+    copies = buried(rows, 0.0, share_for={"framed": 1.0})
+    assert {c.id for c in copies} == {f"{r.id}~b1" for r in framed + unlabelled}  # toxic and unlabelled alike
+    rest = buried(rows, 0.3, unlabeled=0.3, share_for={"framed": 0.0})
+    assert rest and {c.source for c in rest} == {"demo+bury"}
+    assert {c.id for c in rest} == {c.id for c in buried([*demo, host], 0.3)}  # the others keep the recipe's share
+
+
 def test_buried_copies_join_the_transfer_set_and_the_lineage(default_model, tmp_path):
     data = load("demo")
     plain, with_buried = transfer_records(data), transfer_records(data, bury=1.0)
@@ -97,3 +111,15 @@ def test_buried_copies_join_the_transfer_set_and_the_lineage(default_model, tmp_
                                    "--bury-unlabeled", "0.5", "--json").stdout)
     assert report["lineage"]["bury"] == {"share": 0.0, "version": "1", "unlabeled": 0.5}
     assert report["lineage"]["transfer_rows"] > len(transfer_records(load("demo", labeled=300)))
+    report = json.loads(invoke_cli("distill", "--teacher", str(default_model), "--student", "tfidf-lr", "--data",
+                                   "demo", "--out", str(out), "--cache", str(tmp_path / "c.sqlite"), "--bury-for",
+                                   "toxigen=1", "--json").stdout)
+    assert report["lineage"]["bury"] == {"share": 0.0, "version": "1", "for": {"toxigen": 1.0}}
+    copies = [r for r in transfer_records(data, bury_for={"toxigen": 1.0}) if r.source.endswith("+bury")]
+    assert copies and {r.source for r in copies} == {"toxigen+bury"}
+    assert report["lineage"]["transfer_rows"] == len(plain) + len(copies)
+    for value, said in (("stormfront=1", "--bury-for names stormfront, which the transfer set does not hold"),
+                        ("toxigen=2", "--bury-for takes DATA=SHARE with SHARE a number in [0, 1]")):
+        refused = invoke_cli("distill", "--teacher", str(default_model), "--student", "tfidf-lr", "--data", "demo",
+                             "--out", str(tmp_path / "refused"), "--bury-for", value)
+        assert refused.returncode == 1 and said in refused.stderr and not (tmp_path / "refused").exists()

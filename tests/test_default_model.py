@@ -111,6 +111,8 @@ def test_the_builds_default_recipe_is_the_shipped_models():
                                              "data sets of --transfer-only"),
                                             (["--alpha-for", "framed-claims=all"], "--alpha-for takes DATA=A"),
                                             (["--weight-for", "framed-claims"], "--weight-for takes DATA=W"),
+                                            (["--bury-for", "framed-claims=1.5"], "--bury-for takes DATA=SHARE"),
+                                            (["--bury-for", "framed-claims=1"], "which the students do not read"),
                                             (["--teacher-oversample", "stormfront=1.5"], "--oversample takes")])
 def test_the_build_refuses_settings_it_would_not_train(monkeypatch, capsys, tmp_path, argv, said):
     build = build_script()

@@ -11,8 +11,10 @@ import pytest
 
 import moderation_plugins.minilm_lora as lora
 from moderation.artifacts import files_fingerprint, load_model, save_model, update_manifest
+from moderation.burying import buried
 from moderation.data import load, make_record
 from moderation.protocols import Record
+from moderation.splits import split_key
 from moderation.tables import InputError
 from moderation_plugins.minilm_lora import MiniLMLoraTeacher
 from tests.conftest import invoke_cli, make_tiny_encoder
@@ -153,6 +155,27 @@ def test_teacher_train_cli_on_demo_data(tiny_encoder, tmp_path):
     unknown = invoke_cli("teacher", "train", "--data", "demo", "--base", str(tiny_encoder), "--out", str(out),
                          "--oversample", "stormfront=2")
     assert unknown.returncode == 1 and "--oversample names stormfront" in unknown.stderr
+
+
+
+def test_teacher_train_buries_the_rows_of_a_data_set_it_names(tiny_encoder, tmp_path):
+    out = tmp_path / "teacher"
+    train = ["teacher", "train", "--data", "demo", "--base", str(tiny_encoder), "--out", str(out), "--steps", "2",
+             "--eval-every", "2", "--batch-size", "8", "--max-length", "24"]
+    result = invoke_cli(*train, "--bury-for", "toxigen=1", "--oversample", "toxigen=3", "--json")
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["lineage"]["bury"] == {"share": 0.0, "version": "1", "for": {"toxigen": 1.0}}
+    data = load("demo")
+    rows = data.split("train", "train")
+    copies = buried(rows, 0.0, share_for={"toxigen": 1.0},
+                    avoid={split_key(r.text) for r in data.records if r.split != "train"})
+    assert copies and {r.source for r in copies} == {"toxigen+bury"}  # ToxiGen's short toxic rows only
+    toxigen = sum(r.source == "toxigen" for r in rows) + len(copies)  # its copies are repeated with it
+    assert manifest["metrics"]["train_rows"] == len(rows) + len(copies) + 2 * toxigen
+    unknown = invoke_cli(*train, "--bury-for", "stormfront=1")
+    assert unknown.returncode == 1
+    assert "--bury-for names stormfront, which the train split does not hold" in unknown.stderr
 
 
 def test_the_trained_teacher_conforms(trained):

@@ -40,7 +40,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from moderation import __version__
 from moderation.artifacts import MODEL_CARD, load_model, read_manifest, update_manifest
-from moderation.commands.common import loss_weights, oversample_counts, teacher_routes, teacher_shares
+from moderation.commands.common import bury_shares, loss_weights, oversample_counts, teacher_routes, teacher_shares
 from moderation.data import LoadedData, fingerprint, load
 from moderation.defaults import SHIPPED_MODEL
 from moderation.errors import InputError
@@ -106,10 +106,18 @@ def teacher_step(work: Path, data_dir: Path, settings: dict[str, Any], depends: 
         args += ["--base", settings["base"]]
     if settings["target_modules"]:
         args += ["--target-modules", settings["target_modules"]]
-    args += [a for k, v in settings["oversample"].items() for a in ("--oversample", f"{k}={v}")]
+    args += [a for key in ("oversample", "bury_for") for k, v in settings.get(key, {}).items()
+             for a in (f"--{key.replace('_', '-')}", f"{k}={v}")]
     moderation(*args)
     write_stamp(out, stamp)
     return out
+
+
+def with_bury_for(settings: dict[str, Any], bury_for: dict[str, float], data: str) -> dict[str, Any]:
+    """A teacher's ``settings`` with the ``--bury-for`` shares of the data sets it trains on (no key when none:
+    the stamps of teachers trained before the option existed still match)."""
+    own = {name: share for name, share in bury_for.items() if name in data.split(",")}
+    return {**settings, "bury_for": own} if own else settings
 
 
 def teacher_steps(spec: str) -> list[int]:
@@ -119,13 +127,15 @@ def teacher_steps(spec: str) -> list[int]:
 
 
 def student_recipe(transfer_only: str, bury_unlabeled: float, alpha_for: dict[str, float] | None = None,
-                   weight_for: dict[str, float] | None = None) -> dict[str, Any]:
+                   weight_for: dict[str, float] | None = None, bury_for: dict[str, float] | None = None
+                   ) -> dict[str, Any]:
     """STUDENT with the build's options; an option left empty adds no key, so that the stamps of runs made
     before it existed still match."""
     return {**STUDENT, **({"bury_unlabeled": bury_unlabeled} if bury_unlabeled else {}),
             **({"transfer_only": transfer_only} if transfer_only else {}),
             **({"alpha_for": alpha_for} if alpha_for else {}),
-            **({"weight_for": weight_for} if weight_for else {})}
+            **({"weight_for": weight_for} if weight_for else {}),
+            **({"bury_for": bury_for} if bury_for else {})}
 
 
 def student_data(settings: dict[str, Any]) -> str:
@@ -148,8 +158,8 @@ def student_step(work: Path, data_dir: Path, teacher: Path, settings: dict[str, 
     if stamp_ok(out, full):
         return out
     params = [a for k, v in {**settings["params"], "seed": seed}.items() for a in ("--param", f"{k}={json.dumps(v)}")]
-    params += [a for key in ("oversample", "alpha_for", "weight_for") for k, v in settings.get(key, {}).items()
-               for a in (f"--{key.replace('_', '-')}", f"{k}={v}")]
+    params += [a for key in ("oversample", "alpha_for", "weight_for", "bury_for")
+               for k, v in settings.get(key, {}).items() for a in (f"--{key.replace('_', '-')}", f"{k}={v}")]
     params += [a for t in extra_teachers for a in ("--teacher", str(t))]
     params += [a for name, t in routes.items() for a in ("--teacher-for", f"{name}={t}")]
     if settings.get("bury_unlabeled"):
@@ -275,6 +285,10 @@ def main() -> None:
     parser.add_argument("--weight-for", action="append", default=[], metavar="DATA=W",
                         help="The weight of data set DATA's rows in the students' loss (repeatable; the rest weigh "
                              "1), e.g. framed-claims=0.5.")
+    parser.add_argument("--bury-for", action="append", default=[], metavar="DATA=SHARE",
+                        help="The share of data set DATA's short toxic and unlabelled rows set inside friendly text "
+                             "(repeatable; the rest take the recipe's), for the students and every teacher that "
+                             "trains on DATA, e.g. framed-claims=1.0.")
     parser.add_argument("--seeds", type=int, default=SEEDS, metavar="N",
                         help=f"Student seeds to train and choose from (default {SEEDS}; fewer when time is short: "
                              "the card records it).")
@@ -298,18 +312,26 @@ def main() -> None:
         routes = teacher_routes(tuple(args.teacher_for))
         if args.teacher_oversample:
             teacher_settings["oversample"] = oversample_counts(tuple(args.teacher_oversample))
+        bury_for = bury_shares(tuple(args.bury_for))
         student_settings = student_recipe(args.transfer_only, args.bury_unlabeled,
-                                          teacher_shares(tuple(args.alpha_for)), loss_weights(tuple(args.weight_for)))
+                                          teacher_shares(tuple(args.alpha_for)), loss_weights(tuple(args.weight_for)),
+                                          bury_for)
     except InputError as error:
         parser.error(str(error))
+    unread = set(bury_for) - set(student_data(student_settings).split(","))
+    if unread:
+        parser.error(f"--bury-for names {', '.join(sorted(unread))}, which the students do not read "
+                     f"({student_data(student_settings)})")
     data = load(TRAINING_DATA, args.data_dir)  # loaded once: the stamps, the policy and the card read it
-    teacher, *others = [teacher_step(args.work, args.data_dir, {**teacher_settings, "steps": n}, inputs(data),
-                                     "teacher" if i == 0 else f"teacher-{n}") for i, n in enumerate(steps)]
+    teacher, *others = [teacher_step(args.work, args.data_dir,
+                                     with_bury_for({**teacher_settings, "steps": n}, bury_for, TRAINING_DATA),
+                                     inputs(data), "teacher" if i == 0 else f"teacher-{n}")
+                        for i, n in enumerate(steps)]
     extra_teachers = [*others, *args.extra_teacher]
     for name in routed:
         with_it = f"{TRAINING_DATA},{name}"
-        routes[name] = teacher_step(args.work, args.data_dir, teacher_settings, inputs(load(with_it, args.data_dir)),
-                                    f"teacher+{name}", with_it)
+        routes[name] = teacher_step(args.work, args.data_dir, with_bury_for(teacher_settings, bury_for, with_it),
+                                    inputs(load(with_it, args.data_dir)), f"teacher+{name}", with_it)
     if args.transfer_only:
         data = load(student_data(student_settings), args.data_dir)
     depends = inputs(data)  # a fingerprint of every row: computed once, not per seed
@@ -336,6 +358,7 @@ def main() -> None:
                         + (f" --routed-teacher {shlex.quote(args.routed_teacher)}" if args.routed_teacher else "")
                         + "".join(f" --alpha-for {a}" for a in args.alpha_for)
                         + "".join(f" --weight-for {w}" for w in args.weight_for)
+                        + "".join(f" --bury-for {b}" for b in args.bury_for)
                         + (f" --seeds {args.seeds}" if args.seeds != SEEDS else ""),
              "script_sha256": code, "data": TRAINING_DATA, "teacher": teacher_settings, "teacher_steps": steps,
              "teachers_averaged": averaged,

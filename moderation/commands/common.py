@@ -97,6 +97,13 @@ def bury_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return option(command)
 
 
+def bury_for_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    option = click.option("--bury-for", "bury_for", multiple=True, metavar="DATA=SHARE",
+                          help="The --bury share (of short toxic and unlabelled rows alike) for data set DATA's "
+                               "rows, e.g. framed-claims=1.0 (repeatable).")
+    return option(command)
+
+
 def data_values(pairs: tuple[str, ...], usage: str) -> dict[str, Any]:
     """``DATA=X`` option values as {data set: X read as JSON}. Data set names keep their dashes
     ("jigsaw-toxic"), unlike ``plugin_params``' keys; ``usage`` is the error for a pair without "="."""
@@ -142,6 +149,16 @@ def teacher_shares(pairs: tuple[str, ...]) -> dict[str, float]:
 def loss_weights(pairs: tuple[str, ...]) -> dict[str, float]:
     """``--weight-for`` values as {data set: the weight of its rows in the student's loss}."""
     return data_numbers(pairs, "--weight-for takes DATA=W with W a positive number")
+
+
+def bury_shares(pairs: tuple[str, ...]) -> dict[str, float]:
+    """``--bury-for`` values as {data set: the share of its short rows buried in friendly text}."""
+    usage = "--bury-for takes DATA=SHARE with SHARE a number in [0, 1]"
+    shares = data_numbers(pairs, usage)
+    bad = {k: v for k, v in shares.items() if not 0.0 <= v <= 1.0}
+    if bad:
+        raise InputError(f"{usage}, got {bad}")
+    return shares
 
 
 def teacher_routes(pairs: tuple[str, ...]) -> dict[str, Path]:

@@ -8,7 +8,9 @@ from pathlib import Path
 import click
 
 from moderation.commands.common import (
+    bury_for_option,
     bury_option,
+    bury_shares,
     friendly_errors,
     invoked_command,
     json_option,
@@ -61,18 +63,19 @@ from moderation.labeling import ENGINES
 @click.option("--bury-unlabeled", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Share of the short unlabelled transfer rows also set inside an excerpt of a friendly one; "
                    "the teacher scores each copy (0: none).")
+@bury_for_option
 @json_option
 @friendly_errors
 def command(teacher_paths: tuple[Path, ...], student_name: str, data_name: str, out: Path, data_dir: Path | None,
             limit: int | None, labeled: int | None, alpha: float, params: tuple[str, ...], engine: str,
             cache_path: Path | None, augment: int, swap_targets: str, perturb: int, oversample: tuple[str, ...],
-            bury: float, bury_unlabeled: float, alpha_for: tuple[str, ...], teacher_for: tuple[str, ...],
-            weight_for: tuple[str, ...], as_json: bool) -> None:
+            bury: float, bury_unlabeled: float, bury_for: tuple[str, ...], alpha_for: tuple[str, ...],
+            teacher_for: tuple[str, ...], weight_for: tuple[str, ...], as_json: bool) -> None:
     """Distill STUDENT from TEACHER on DATA; evaluate on its test split; save to OUT with manifest and card."""
     data = load(data_name, data_dir, limit=limit, labeled=labeled)
     manifest = distill(teacher_paths, student_name, data, out, alpha=alpha, params=plugin_params(params),
                        lineage={"command": invoked_command()}, augment=augment, swap_targets=swap_targets,
-                       perturb=perturb, bury=bury, bury_unlabeled=bury_unlabeled,
+                       perturb=perturb, bury=bury, bury_unlabeled=bury_unlabeled, bury_for=bury_shares(bury_for),
                        oversample=oversample_counts(oversample), alpha_for=teacher_shares(alpha_for), engine=engine,
                        teacher_for=teacher_routes(teacher_for), weight_for=loss_weights(weight_for),
                        cache_path=cache_path)

@@ -8,7 +8,9 @@ from pathlib import Path
 import click
 
 from moderation.commands.common import (
+    bury_for_option,
     bury_option,
+    bury_shares,
     friendly_errors,
     from_renamed,
     invoked_command,
@@ -53,11 +55,12 @@ def command() -> None:
               help="Identity-swapped copies of each row that mentions an identity group (0: none).")
 @oversample_option
 @bury_option
+@bury_for_option
 @json_option
 @friendly_errors
 def train(teacher_name: str, data_name: str, out: Path, data_dir: Path | None, limit: int | None,
           labeled: int | None, target_modules: str | None, augment: int, oversample: tuple[str, ...],
-          bury: float, as_json: bool, **settings) -> None:
+          bury: float, bury_for: tuple[str, ...], as_json: bool, **settings) -> None:
     """Fine-tune the teacher --plugin on the train split of DATA; keep the best validation checkpoint; save to OUT.
     Run the same command again to resume an interrupted run."""
     params = {k: v for k, v in settings.items() if v is not None}
@@ -65,7 +68,8 @@ def train(teacher_name: str, data_name: str, out: Path, data_dir: Path | None, l
         params["target_modules"] = [m.strip() for m in target_modules.split(",") if m.strip()]
     manifest = train_teacher(teacher_name, load(data_name, data_dir, limit=limit, labeled=labeled), out, params,
                              lineage={"command": invoked_command()}, augment=augment,
-                             oversample=oversample_counts(oversample), bury=bury)
+                             oversample=oversample_counts(oversample), bury=bury,
+                             bury_for=bury_shares(bury_for))
     if as_json:
         click.echo(json.dumps({"model": manifest.model_id, "path": str(out), "metrics": manifest.metrics}))
     else:
