@@ -160,10 +160,12 @@ def _transfer_only(build: Mapping[str, Any]) -> str:
 
 def _how_learnt(student: Mapping[str, Any], name: str) -> str:
     """How the students learnt data set ``name``'s rows where the build set it apart (``alpha_for``,
-    ``weight_for``)."""
-    alpha, weight = (student.get(key, {}).get(name) for key in ("alpha_for", "weight_for"))
+    ``weight_for``, ``bury_for``)."""
+    alpha, weight, bury = (student.get(key, {}).get(name) for key in ("alpha_for", "weight_for", "bury_for"))
     parts = ([f"the teacher's share of their targets {alpha:g}"] if alpha is not None else []) + (
-        [f"each row weighing {weight:g} in the students' loss (the rest 1)"] if weight is not None else [])
+        [f"each row weighing {weight:g} in the students' loss (the rest 1)"] if weight is not None else []) + (
+        [f"{bury:.0%} of its short rows also set inside a friendly comment, in its teacher's training and the "
+         "students'"] if bury is not None else [])
     return f" ({'; '.join(parts)})" if parts else ""
 
 

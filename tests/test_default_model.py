@@ -90,10 +90,13 @@ def test_the_card_says_how_the_students_learnt_a_routed_data_set():
     from moderation.model_card import _transfer_only
 
     build = {"student": {"transfer_only": "framed-claims", "alpha_for": {"framed-claims": 1.0},
-                         "weight_for": {"framed-claims": 0.5}}, "teachers_routed": {"framed-claims": "minilm-lora@x"}}
+                         "weight_for": {"framed-claims": 0.5}, "bury_for": {"framed-claims": 1.0}},
+             "teachers_routed": {"framed-claims": "minilm-lora@x"}}
     said = _transfer_only(build)
     assert "`minilm-lora@x`" in said and "share of their targets 1;" in said and "weighing 0.5" in said
+    assert "100% of its short rows also set inside a friendly comment" in said
     assert "weighing" not in _transfer_only({**build, "student": {"transfer_only": "framed-claims"}})
+    assert "friendly comment" not in _transfer_only({**build, "student": {"transfer_only": "framed-claims"}})
 
 
 def test_the_builds_default_recipe_is_the_shipped_models():
