@@ -56,6 +56,24 @@ def sentences() -> list[tuple[str, str]]:
     return [(kind, text[0].upper() + text[1:]) for kind, text in out]
 
 
+def handled_right(paths: list[Path], rows: list[tuple[str, str]], expected: dict[str, int],
+                  data_dir: Path | None) -> list[tuple[str, float, dict[str, float]]]:
+    """Per model: its id, its review threshold (its manifest's policy, else the one the build would choose on
+    the pooled validation split) and, per kind of ``rows`` (kind, sentence), the share handled as ``expected``
+    says (1: flagged, 0: passed)."""
+    kinds, texts = np.array([k for k, _ in rows]), [t for _, t in rows]
+    pooled = ([r for name in DATA for r in load(name, data_dir).split("validation")]
+              if any(not read_manifest(path).policy for path in paths) else [])
+    out = []
+    for path in paths:
+        model = load_model(path)
+        review = review_threshold(path, model, pooled)
+        flagged = score_texts(model, texts) >= review
+        out.append((read_manifest(path).model_id, review,
+                    {kind: float(np.mean(flagged[kinds == kind] == bool(flag))) for kind, flag in expected.items()}))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("models", nargs="*", type=Path, help="Saved models (default: the shipped one).")
@@ -63,19 +81,10 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("MODERATION_THREADS", "1")
     rows = sentences()
-    kinds, texts = np.array([k for k, _ in rows]), [t for _, t in rows]
-    paths = args.models or [ensure_default_model()]
-    # the pooled validation split chooses a threshold only for a model whose manifest has no policy
-    pooled = ([r for name in DATA for r in load(name, args.data_dir).split("validation")]
-              if any(not read_manifest(path).policy for path in paths) else [])
-    print(f"{len(texts)} framed sentences; share handled right at each model's review threshold")
+    print(f"{len(rows)} framed sentences; share handled right at each model's review threshold")
     print(f"{'model':34s} {'review':>7s} {'asserted flagged':>17s} {'negated passed':>15s} {'rejected passed':>16s}")
-    for path in paths:
-        model = load_model(path)
-        review = review_threshold(path, model, pooled)
-        flagged = score_texts(model, texts) >= review
-        right = {kind: float(np.mean(flagged[kinds == kind] == bool(flag))) for kind, flag in KINDS.items()}
-        print(f"{read_manifest(path).model_id:34s} {review:7.4f} {right['asserted']:17.3f} "
+    for model_id, review, right in handled_right(args.models or [ensure_default_model()], rows, KINDS, args.data_dir):
+        print(f"{model_id:34s} {review:7.4f} {right['asserted']:17.3f} "
               f"{right['negated']:15.3f} {right['rejected']:16.3f}")
 
 
