@@ -1,8 +1,9 @@
 """Our own behaviour data set: functional tests of a moderator, generated from templates and word lists.
 
 Each row is labelled with its category (``category_of``): statements about identity groups, benign or
-attacking, negated attacks, counter-speech, untargeted profanity, insults, friendly comments, and
-attacks spelled to evade filters. Whole templates are held out: the ``audit`` split (the test part)
+attacking (also asked as questions or said as denied praise), negated attacks, counter-speech, praise said
+with profanity, untargeted profanity, abuse of pests, insults, friendly comments, and attacks spelled to evade
+filters. Whole templates are held out: the ``audit`` split (the test part)
 holds phrasings no model trained on, so pass rates there measure generalisation, not recall.
 """
 
@@ -103,7 +104,7 @@ def generate(spec: dict[str, Any]) -> Iterator[tuple[str, str, int, str]]:
 
 
 class BehaviourDataset:
-    """About 27,400 generated rows in 12 categories (64-72 templates each); whole templates held out (test part)."""
+    """About 33,500 generated rows in 16 categories (32-88 templates each); whole templates held out (test part)."""
 
     name = "behaviour"
     license = "MIT (written for this project)"
