@@ -74,16 +74,22 @@ def handled_right(paths: list[Path], rows: list[tuple[str, str]], expected: dict
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def probe_arguments(description: str) -> tuple[list[Path], Path | None]:
+    """A probe's command line: the models to measure (default: the shipped one) and the data folder; one thread."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("models", nargs="*", type=Path, help="Saved models (default: the shipped one).")
     parser.add_argument("--data-dir", type=Path, default=None)
     args = parser.parse_args()
     os.environ.setdefault("MODERATION_THREADS", "1")
+    return args.models or [ensure_default_model()], args.data_dir
+
+
+def main() -> None:
+    models, data_dir = probe_arguments(__doc__)
     rows = sentences()
     print(f"{len(rows)} framed sentences; share handled right at each model's review threshold")
     print(f"{'model':34s} {'review':>7s} {'asserted flagged':>17s} {'negated passed':>15s} {'rejected passed':>16s}")
-    for model_id, review, right in handled_right(args.models or [ensure_default_model()], rows, KINDS, args.data_dir):
+    for model_id, review, right in handled_right(models, rows, KINDS, data_dir):
         print(f"{model_id:34s} {review:7.4f} {right['asserted']:17.3f} "
               f"{right['negated']:15.3f} {right['rejected']:16.3f}")
 

@@ -13,14 +13,9 @@ read.
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import os
-from pathlib import Path
 
-from framings import GROUPS, handled_right
-
-from moderation.defaults import ensure_default_model
+from framings import GROUPS, handled_right, probe_arguments
 
 TEMPLATES = {
     "question": ("Why are {g} so disgusting?", "Why do {g} ruin everything they touch?",
@@ -54,17 +49,12 @@ def sentences() -> list[tuple[str, str]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("models", nargs="*", type=Path, help="Saved models (default: the shipped one).")
-    parser.add_argument("--data-dir", type=Path, default=None)
-    args = parser.parse_args()
-    os.environ.setdefault("MODERATION_THREADS", "1")
+    models, data_dir = probe_arguments(__doc__)
     rows = sentences()
     print(f"{len(rows)} sentences; share handled right at each model's review threshold")
     print(f"{'model':34s} {'review':>7s} " + " ".join(f"{k + (' flagged' if f else ' passed'):>21s}"
                                                    for k, f in EXPECTED.items()))
-    for model_id, review, right in handled_right(args.models or [ensure_default_model()], rows, EXPECTED,
-                                                 args.data_dir):
+    for model_id, review, right in handled_right(models, rows, EXPECTED, data_dir):
         print(f"{model_id:34s} {review:7.4f} " + " ".join(f"{right[k]:21.3f}" for k in EXPECTED))
 
 
