@@ -6,8 +6,10 @@ Run: python benchmarks/functional.py [MODEL ...] [--data-dir ../shared/data]
 256 sentences: 8 templates per kind, said about the framings probe's 8 groups (or 8 pests). Functional test
 suites written by others (HateCheck, Röttger et al. 2021) test these kinds; the templates here were written
 for this probe on 2026-12-06, before any model was trained or chosen with it in mind, and no model trains on
-them. It measures; it chooses nothing (a rule that read it would make it a validation set). Per model, at its
-review threshold (as in benchmarks/framings.py): the share of each kind handled right. Test splits are never
+them. It measures; it chooses nothing (a rule that read it would make it a validation set). The behaviour set
+has trained these kinds since 2026-12-06, with templates and pests of its own (tests/test_functional_probe.py
+keeps the two apart): for models built since, the probe measures other wording of a taught kind. Per model, at
+its review threshold (as in benchmarks/framings.py): the share of each kind handled right. Test splits are never
 read.
 """
 

@@ -157,7 +157,6 @@ def test_teacher_train_cli_on_demo_data(tiny_encoder, tmp_path):
     assert unknown.returncode == 1 and "--oversample names stormfront" in unknown.stderr
 
 
-
 def test_teacher_train_buries_the_rows_of_a_data_set_it_names(tiny_encoder, tmp_path):
     out = tmp_path / "teacher"
     train = ["teacher", "train", "--data", "demo", "--base", str(tiny_encoder), "--out", str(out), "--steps", "2",
