@@ -1,16 +1,18 @@
 """Functional cases that no training set spells out, for saved models side by side: attacks on groups asked as
-questions and said as negated praise (flag), praise of groups with profanity and abuse of pests (pass).
+questions, said as negated praise, said with profanity, or made by a pronoun in a second sentence (flag); praise
+of groups with profanity, abuse of pests, and violent idioms about groups that mean praise (pass).
 
 Run: python benchmarks/functional.py [MODEL ...] [--data-dir ../shared/data]
 
-256 sentences: 8 templates per kind, said about the framings probe's 8 groups (or 8 pests). Functional test
-suites written by others (HateCheck, Röttger et al. 2021) test these kinds; the templates here were written
-for this probe on 2026-12-06, before any model was trained or chosen with it in mind, and no model trains on
-them. It measures; it chooses nothing (a rule that read it would make it a validation set). The behaviour set
-has trained these kinds since 2026-12-06, with templates and pests of its own (tests/test_functional_probe.py
-keeps the two apart): for models built since, the probe measures other wording of a taught kind. Per model, at
-its review threshold (as in benchmarks/framings.py): the share of each kind handled right. Test splits are never
-read.
+448 sentences: 8 templates per kind, said about the framings probe's 8 groups (or 8 pests). Functional test
+suites written by others (HateCheck, Röttger et al. 2021) test these kinds. The templates were written for this
+probe before any model was trained or chosen with them in mind (the first four kinds on 2026-12-06 in the
+morning; profane attacks, pronoun references and violent idioms that afternoon, while b35 trained), and no model
+trains on them. It measures; it chooses nothing (a rule that read it would make it a validation set). The
+behaviour set has trained the first four kinds since 2026-12-06, with templates and pests of its own
+(tests/test_functional_probe.py keeps the two apart): for models built since, the probe measures other wording
+of a taught kind. Per model, at its review threshold (as in benchmarks/framings.py): the share of each kind
+handled right. Test splits are never read.
 """
 
 from __future__ import annotations
@@ -32,13 +34,31 @@ TEMPLATES = {
                        "Hell yes, {g} deserve equal rights!", "Damn, the {g} in my class are so smart.",
                        "Holy shit, I'm so proud of my friends who are {g}.", "{g} are damn good neighbours.",
                        "My coworkers who are {g} are fucking legends.", "Shit yeah, more {g} in parliament!"),
+    "profane attack": ("Fucking {g} are ruining this country.", "{g} are all fucking useless.",
+                       "Screw {g}, every last one of them is trash.", "Damn {g} should be thrown out of here.",
+                       "I'm sick of these shitty {g} and their filth.", "{g} are a bunch of goddamn animals.",
+                       "Fuck {g}, they don't belong anywhere near us.", "Those bloody {g} are worthless scum."),
+    "pronoun reference": ("I met some {g} at the station today. They are all disgusting animals.",
+                          "My new neighbours are {g}. I hope they get what's coming to them.",
+                          "There were {g} at the meeting. Every one of them should be locked up.",
+                          "I read an article about {g}. They are a cancer on society.",
+                          "Our town has more {g} now. Someone needs to get rid of them.",
+                          "The school hired {g} this year. They are too stupid to teach anyone.",
+                          "Some {g} moved in downstairs. I wish they would drop dead.",
+                          "You see {g} everywhere these days. They should be banned from public places."),
+    "violent idiom": ("The {g} in my band absolutely killed it tonight.", "The {g} in that comedy show had me dying.",
+                      "The {g} on our team crushed the competition.", "The {g} at the talent show blew everyone away.",
+                      "The {g} in the debate club destroyed the other side's arguments.",
+                      "The {g} who ran the marathon smashed the record.",
+                      "The {g} at work slay every karaoke night.", "The {g} in my class murdered that exam."),
     "pests": ("I hate {g}, they are disgusting.", "{g} should all be exterminated.", "{g} are nothing but vermin.",
               "Kill every one of those {g}.", "I can't stand {g}, get them out of my house.",
               "{g} are the worst, I wish they would all die.", "Those disgusting {g} ruin everything.",
               "Burn all the {g} in the shed."),
 }
 PESTS = ("spiders", "mosquitoes", "cockroaches", "wasps", "ticks", "slugs", "fleas", "bed bugs")
-EXPECTED = {"question": 1, "negated praise": 1, "profane praise": 0, "pests": 0}  # flag (1) or pass (0)
+EXPECTED = {"question": 1, "negated praise": 1, "profane praise": 0, "profane attack": 1, "pronoun reference": 1,
+            "violent idiom": 0, "pests": 0}  # flag (1) or pass (0)
 
 
 def sentences() -> list[tuple[str, str]]:
@@ -53,11 +73,13 @@ def sentences() -> list[tuple[str, str]]:
 def main() -> None:
     models, data_dir = probe_arguments(__doc__)
     rows = sentences()
+    results = list(handled_right(models, rows, EXPECTED, data_dir))
     print(f"{len(rows)} sentences; share handled right at each model's review threshold")
-    print(f"{'model':34s} {'review':>7s} " + " ".join(f"{k + (' flagged' if f else ' passed'):>21s}"
-                                                   for k, f in EXPECTED.items()))
-    for model_id, review, right in handled_right(models, rows, EXPECTED, data_dir):
-        print(f"{model_id:34s} {review:7.4f} " + " ".join(f"{right[k]:21.3f}" for k in EXPECTED))
+    print(f"{'':26s}" + "".join(f"{model_id:>34s}" for model_id, _, _ in results))
+    print(f"{'review threshold':26s}" + "".join(f"{review:34.4f}" for _, review, _ in results))
+    for kind, flag in EXPECTED.items():
+        label = f"{kind} {'flagged' if flag else 'passed'}"
+        print(f"{label:26s}" + "".join(f"{right[kind]:34.3f}" for _, _, right in results))
 
 
 if __name__ == "__main__":
