@@ -17,7 +17,7 @@ from moderation_plugins.behaviour_audit import BehaviourAudit
 CATEGORIES = {"identity_benign", "self_identification", "derogation", "dehumanisation", "threat", "exclusion",
               "negated_attack", "counter_speech", "profanity_untargeted", "insult_person",
               "friendly_second_person", "evasion", "question_attack", "negated_praise", "profane_praise",
-              "nonhuman_target"}
+              "nonhuman_target", "pronoun_attack", "pronoun_benign"}
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def test_whole_templates_are_held_out(behaviour):
 
 def test_labels_follow_the_category(behaviour):
     toxic = {"derogation", "dehumanisation", "threat", "exclusion", "insult_person", "evasion", "question_attack",
-             "negated_praise"}
+             "negated_praise", "pronoun_attack"}
     assert all(r.label == (category_of(r) in toxic) for r in behaviour.records)
 
 
