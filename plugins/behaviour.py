@@ -104,7 +104,7 @@ def generate(spec: dict[str, Any]) -> Iterator[tuple[str, str, int, str]]:
 
 
 class BehaviourDataset:
-    """About 33,500 generated rows in 18 categories (32-88 templates each); whole templates held out (test part)."""
+    """About 36,300 generated rows in 18 categories (32-88 templates each); whole templates held out (test part)."""
 
     name = "behaviour"
     license = "MIT (written for this project)"
