@@ -9,10 +9,10 @@ suites written by others (HateCheck, Röttger et al. 2021) test these kinds. The
 probe before any model was trained or chosen with them in mind (the first four kinds on 2026-12-06 in the
 morning; profane attacks, pronoun references and violent idioms that afternoon, while b35 trained), and no model
 trains on them. It measures; it chooses nothing (a rule that read it would make it a validation set). The
-behaviour set has trained the first four kinds since 2026-12-06, with templates and pests of its own
-(tests/test_functional_probe.py keeps the two apart): for models built since, the probe measures other wording
-of a taught kind. Per model, at its review threshold (as in benchmarks/framings.py): the share of each kind
-handled right. Test splits are never read.
+behaviour set has trained the first four kinds since the morning of 2026-12-06 and pronoun references since
+that afternoon (after b35), with templates and pests of its own (tests/test_functional_probe.py keeps the two
+apart): for models built since, the probe measures other wording of a taught kind. Per model, at its review
+threshold (as in benchmarks/framings.py): the share of each kind handled right. Test splits are never read.
 """
 
 from __future__ import annotations
