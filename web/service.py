@@ -64,7 +64,6 @@ class Serving:
     promotion: Promotion | None  # None: the configured model, never promoted over
 
 
-
 def warm_model_libraries() -> None:
     """Import what loading a saved scikit-learn model needs, once, as a worker boots: otherwise the first
     promotion of such a model stalls one request in every worker while they import it (4 s each on 2 cores,
@@ -73,6 +72,7 @@ def warm_model_libraries() -> None:
     import sklearn.linear_model  # noqa: F401
     import sklearn.pipeline  # noqa: F401
     import skops.io  # noqa: F401
+
 
 class ModelSlot:
     """The serving model of one worker. Promotions are rows in the database, so every worker (and a
