@@ -1,9 +1,9 @@
 """Our own behaviour data set: functional tests of a moderator, generated from templates and word lists.
 
 Each row is labelled with its category (``category_of``): statements about identity groups, benign or
-attacking (also asked as questions or said as denied praise), negated attacks, counter-speech, praise said
-with profanity, untargeted profanity, abuse of pests, insults, friendly comments, and attacks spelled to evade
-filters. Whole templates are held out: the ``audit`` split (the test part)
+attacking (also asked as questions, said as denied praise, or made by a pronoun in a second sentence), negated
+attacks, counter-speech, praise said with profanity, untargeted profanity, abuse of pests, insults, friendly
+comments, and attacks spelled to evade filters. Whole templates are held out: the ``audit`` split (the test part)
 holds phrasings no model trained on, so pass rates there measure generalisation, not recall.
 """
 

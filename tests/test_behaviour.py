@@ -48,7 +48,6 @@ def test_labels_follow_the_category(behaviour):
     assert all(r.label == (category_of(r) in toxic) for r in behaviour.records)
 
 
-
 def test_pronoun_pairs_share_their_first_sentence_and_their_split(behaviour):
     """Only the second sentence tells a pronoun attack from its benign twin, and a held-out twin's first
     sentence is in no training row of the other category."""
@@ -59,6 +58,7 @@ def test_pronoun_pairs_share_their_first_sentence_and_their_split(behaviour):
             first.setdefault(r.id.split("-", 2)[2], {})[category] = (r.text.split(". ")[0], r.split)
     assert len(first) == 32 * 44
     assert all(pair["pronoun_attack"] == pair["pronoun_benign"] for pair in first.values())
+
 
 def test_identity_templates_name_many_people(behaviour):
     """A name beside an identity varies across the identities, so a name cannot stand for an answer."""
