@@ -106,6 +106,13 @@ def test_the_builds_default_recipe_is_the_shipped_models():
     assert build.student_recipe("", 0.0) == build.STUDENT  # the previous default's recipe: no key added
 
 
+def test_student_params_replace_the_recipes_and_keep_the_rest():
+    build = build_script()
+    params = build.student_recipe("", 0.0, params=build.student_params(("max_steps=13500", "dim=192")))["params"]
+    assert params == {**build.STUDENT["params"], "max_steps": 13500, "dim": 192}
+    assert build.STUDENT["params"]["max_steps"] == 9000  # the recipe itself is not changed
+
+
 @pytest.mark.parametrize(("argv", "said"), [(["--seeds", "2", "--seed", "2"], "--seed between 0 and --seeds - 1"),
                                             (["--seeds", "0"], "--seeds must be at least 1"),
                                             (["--teacher-steps", "3000,0"], "positive step counts"),
@@ -116,7 +123,9 @@ def test_the_builds_default_recipe_is_the_shipped_models():
                                             (["--weight-for", "framed-claims"], "--weight-for takes DATA=W"),
                                             (["--bury-for", "framed-claims=1.5"], "--bury-for takes DATA=SHARE"),
                                             (["--bury-for", "framed-claims=1"], "which the students do not read"),
-                                            (["--teacher-oversample", "stormfront=1.5"], "--oversample takes")])
+                                            (["--teacher-oversample", "stormfront=1.5"], "--oversample takes"),
+                                            (["--student-param", "max_steps"], "--student-param takes KEY=VALUE"),
+                                            (["--student-param", "depth=3"], "does not take these parameters")])
 def test_the_build_refuses_settings_it_would_not_train(monkeypatch, capsys, tmp_path, argv, said):
     build = build_script()
     monkeypatch.setattr("sys.argv", ["build_default_model.py", "--data-dir", str(tmp_path), "--work", str(tmp_path),

@@ -40,13 +40,20 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from moderation import __version__
 from moderation.artifacts import MODEL_CARD, load_model, read_manifest, update_manifest
-from moderation.commands.common import bury_shares, loss_weights, oversample_counts, teacher_routes, teacher_shares
+from moderation.commands.common import (
+    bury_shares,
+    data_values,
+    loss_weights,
+    oversample_counts,
+    teacher_routes,
+    teacher_shares,
+)
 from moderation.data import LoadedData, fingerprint, load
 from moderation.defaults import SHIPPED_MODEL
 from moderation.errors import InputError
 from moderation.labeling import label, read_labels
 from moderation.model_card import render_default_card
-from moderation.plugins import source_digest
+from moderation.plugins import PluginError, get_registry, source_digest
 from moderation.policy import BLOCK_PRECISION, REVIEW_RECALL, choose
 from moderation.protocols import Record
 from moderation_plugins.behaviour import category_passes
@@ -127,15 +134,25 @@ def teacher_steps(spec: str) -> list[int]:
 
 
 def student_recipe(transfer_only: str, bury_unlabeled: float, alpha_for: dict[str, float] | None = None,
-                   weight_for: dict[str, float] | None = None, bury_for: dict[str, float] | None = None
-                   ) -> dict[str, Any]:
-    """STUDENT with the build's options; an option left empty adds no key, so that the stamps of runs made
-    before it existed still match."""
-    return {**STUDENT, **({"bury_unlabeled": bury_unlabeled} if bury_unlabeled else {}),
+                   weight_for: dict[str, float] | None = None, bury_for: dict[str, float] | None = None,
+                   params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """STUDENT with the build's options (``params`` replace some of its plugin parameters); an option left empty
+    adds no key, so that the stamps of runs made before it existed still match."""
+    return {**STUDENT, "params": {**STUDENT["params"], **(params or {})},
+            **({"bury_unlabeled": bury_unlabeled} if bury_unlabeled else {}),
             **({"transfer_only": transfer_only} if transfer_only else {}),
             **({"alpha_for": alpha_for} if alpha_for else {}),
             **({"weight_for": weight_for} if weight_for else {}),
             **({"bury_for": bury_for} if bury_for else {})}
+
+
+def student_params(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``--student-param`` values as plugin parameters, refused here (not hours later, after the teacher) when
+    the student plugin does not take them."""
+    params = data_values(pairs, "--student-param takes KEY=VALUE")
+    if params:
+        get_registry().create("student", STUDENT["student"], **{**STUDENT["params"], **params})
+    return params
 
 
 def student_data(settings: dict[str, Any]) -> str:
@@ -289,6 +306,9 @@ def main() -> None:
                         help="The share of data set DATA's short toxic and unlabelled rows set inside friendly text "
                              "(repeatable; the rest take the recipe's), for the students and every teacher that "
                              "trains on DATA, e.g. framed-claims=1.0.")
+    parser.add_argument("--student-param", action="append", default=[], metavar="KEY=VALUE",
+                        help="A parameter of the student plugin replacing the recipe's (repeatable; recipe: "
+                             f"{json.dumps(STUDENT['params'])}), e.g. max_steps=13500.")
     parser.add_argument("--seeds", type=int, default=SEEDS, metavar="N",
                         help=f"Student seeds to train and choose from (default {SEEDS}; fewer when time is short: "
                              "the card records it).")
@@ -315,8 +335,8 @@ def main() -> None:
         bury_for = bury_shares(tuple(args.bury_for))
         student_settings = student_recipe(args.transfer_only, args.bury_unlabeled,
                                           teacher_shares(tuple(args.alpha_for)), loss_weights(tuple(args.weight_for)),
-                                          bury_for)
-    except InputError as error:
+                                          bury_for, student_params(tuple(args.student_param)))
+    except (InputError, PluginError) as error:
         parser.error(str(error))
     unread = set(bury_for) - set(student_data(student_settings).split(","))
     if unread:
