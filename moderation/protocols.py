@@ -32,6 +32,7 @@ OPTIONAL: dict[str, dict[str, Any]] = {
     "scorer": {
         "base": None,  # path of a base checkpoint it loads besides its own files (sizes report it apart)
         "n_parameters": None,  # parameter count, reported by `moderation evaluate`
+        "warm_up": None,  # warm_up() on the factory: imports what load() needs, called as a server boots
     },
     "teacher": {
         "fit": None,  # fit(train, validation, *, checkpoint_dir=None) -> self; None: cannot be trained

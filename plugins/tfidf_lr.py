@@ -91,6 +91,15 @@ class TfidfLogisticStudent:
             for vectorizer, terms in zip(vectorizers, vocabularies, strict=True):
                 vectorizer.vocabulary_ = {term: i for i, term in enumerate(terms)}
 
+    @staticmethod
+    def warm_up() -> None:
+        """Import what ``load`` needs (scikit-learn, scipy, skops: seconds on a small machine) before a server
+        takes requests, so that promoting a model of this kind does not stall a request in every worker."""
+        import sklearn.feature_extraction.text  # noqa: F401
+        import sklearn.linear_model  # noqa: F401
+        import sklearn.pipeline  # noqa: F401
+        import skops.io  # noqa: F401
+
     @classmethod
     def load(cls, directory: Path) -> TfidfLogisticStudent:
         import skops.io

@@ -203,3 +203,47 @@ def test_an_audit_that_fails_is_recorded_with_its_error(tmp_path, default_model,
     assert "no_such_metric" in moderator.get(f"/models/jobs/{job_id}").text
     assert submit(moderator, "/models", "/models/candidate/promote", {"promote": "1"}).status_code == 303
     assert services(app).store.promotions() == []
+
+
+WARMING = """
+import os
+from moderation import hookimpl
+
+class Warm:
+    '''Counts its warm-ups in a file (test plugin).'''
+    name = "warm"
+
+    @staticmethod
+    def warm_up():
+        with open(os.environ["WARMED"], "a") as f:
+            f.write("warmed\\n")
+
+class Cold(Warm):
+    '''Fails to warm up (test plugin).'''
+    name = "cold"
+
+    @staticmethod
+    def warm_up():
+        raise RuntimeError("no such library")
+
+@hookimpl
+def register_students(register):
+    register(Warm)
+    register(Cold)
+"""
+
+
+def test_a_worker_warms_every_plugins_loader_and_survives_one_that_fails(tmp_path, monkeypatch, caplog):
+    import moderation_web.service as service
+    from moderation.plugins import build_registry, entry_points
+    from tests.conftest import make_distribution
+
+    site = make_distribution(tmp_path / "site", "warming", "1.0", {"warm": "warm_plugin"}, {"warm_plugin": WARMING})
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv("WARMED", str(tmp_path / "warmed.txt"))
+    registry = build_registry(entry_points())
+    monkeypatch.setattr(service, "get_registry", lambda: registry)
+    service.warm_model_loaders()
+    assert (tmp_path / "warmed.txt").read_text() == "warmed\n"
+    assert "'cold' failed to warm up" in caplog.text and "no such library" in caplog.text
+    assert "sklearn.linear_model" in __import__("sys").modules  # the built-in tfidf-lr warmed up too

@@ -18,7 +18,7 @@ from moderation.defaults import ensure_default_model
 from moderation_web import api, auth, models, pages, queue, reports
 from moderation_web.errors import register_error_handlers
 from moderation_web.rendering import markdown, read_as, when
-from moderation_web.service import ModelSlot, Services, ServingModel, services, warm_model_libraries
+from moderation_web.service import ModelSlot, Services, ServingModel, services, warm_model_loaders
 from moderation_web.settings import Settings, persistent_secret_key
 from moderation_web.store import PENDING, Store
 
@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,
                                 x_host=settings.proxy_hops)
     model = ServingModel.load(settings.model or ensure_default_model())  # a bad model creates no database
-    warm_model_libraries()
+    warm_model_loaders()
     store = Store(settings.resolved_database_url())
     store.create_schema()
     slot = ModelSlot(settings, store, model, settings.model_check_s)

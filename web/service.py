@@ -13,8 +13,9 @@ from flask import current_app
 
 from moderation.artifacts import Manifest, load_model, read_manifest
 from moderation.encoders import use_one_core_per_request
+from moderation.plugins import get_registry
 from moderation.policy import Policy
-from moderation.protocols import Scorer
+from moderation.protocols import Scorer, optional
 from moderation.scoring import score_texts
 from moderation_web.settings import Settings
 from moderation_web.store import NewComment, Promotion, Store
@@ -64,14 +65,21 @@ class Serving:
     promotion: Promotion | None  # None: the configured model, never promoted over
 
 
-def warm_model_libraries() -> None:
-    """Import what loading a saved scikit-learn model needs, once, as a worker boots: otherwise the first
-    promotion of such a model stalls one request in every worker while they import it (4 s each on 2 cores,
-    over 10 s with other work beside them)."""
-    import sklearn.feature_extraction.text  # noqa: F401
-    import sklearn.linear_model  # noqa: F401
-    import sklearn.pipeline  # noqa: F401
-    import skops.io  # noqa: F401
+def warm_model_loaders() -> None:
+    """Call each installed scorer plugin's ``warm_up`` as a worker boots: otherwise the first promotion of a
+    model whose loader imports slow libraries stalls one request in every worker (scikit-learn's: 4 s each on
+    2 cores, over 10 s with other work beside them). A warm-up that fails is logged and skipped: the model
+    then loads, slowly, when promoted."""
+    registry = get_registry()
+    for kind in ("student", "teacher"):
+        for name in registry.names(kind):
+            warm_up = optional(registry.get(kind, name).factory, "scorer", "warm_up")
+            if warm_up is None:
+                continue
+            try:
+                warm_up()
+            except Exception:  # a plugin's failure must not stop the server
+                log.exception("the %s plugin %r failed to warm up; its models load on first use", kind, name)
 
 
 class ModelSlot:
