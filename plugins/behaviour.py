@@ -1,7 +1,8 @@
 """Our own behaviour data set: functional tests of a moderator, generated from templates and word lists.
 
 Each row is labelled with its category (``category_of``): statements about identity groups, benign or
-attacking (also asked as questions, said as denied praise, or made by a pronoun in a second sentence), negated
+attacking (also asked as questions, said as denied praise, or made by a pronoun in a second sentence), benign
+questions about a group, negated
 attacks, counter-speech, praise said with profanity, untargeted profanity, abuse of pests, insults, friendly
 comments, and attacks spelled to evade filters. Whole templates are held out: the ``audit`` split (the test part)
 holds phrasings no model trained on, so pass rates there measure generalisation, not recall.
@@ -104,7 +105,7 @@ def generate(spec: dict[str, Any]) -> Iterator[tuple[str, str, int, str]]:
 
 
 class BehaviourDataset:
-    """About 36,300 generated rows in 18 categories (32-88 templates each); whole templates held out (test part)."""
+    """About 37,700 generated rows in 19 categories (32-88 templates each); whole templates held out (test part)."""
 
     name = "behaviour"
     license = "MIT (written for this project)"

@@ -17,7 +17,7 @@ from moderation_plugins.behaviour_audit import BehaviourAudit
 CATEGORIES = {"identity_benign", "self_identification", "derogation", "dehumanisation", "threat", "exclusion",
               "negated_attack", "counter_speech", "profanity_untargeted", "insult_person",
               "friendly_second_person", "evasion", "question_attack", "negated_praise", "profane_praise",
-              "nonhuman_target", "pronoun_attack", "pronoun_benign"}
+              "nonhuman_target", "pronoun_attack", "pronoun_benign", "question_benign"}
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +58,19 @@ def test_pronoun_pairs_share_their_first_sentence_and_their_split(behaviour):
             first.setdefault(r.id.split("-", 2)[2], {})[category] = (r.text.split(". ")[0], r.split)
     assert len(first) == 32 * 44
     assert all(pair["pronoun_attack"] == pair["pronoun_benign"] for pair in first.values())
+
+
+def test_question_twins_share_their_opening_words_and_their_split(behaviour):
+    """A benign question about a group opens as the attack asked as a question of its index does, and lands in
+    the same split, so that a held-out attack's benign twin never trains a model."""
+    opening = {}
+    for r in behaviour.records:
+        category = category_of(r)
+        if category in ("question_attack", "question_benign"):
+            template = r.id.split("-")[2]
+            opening.setdefault(template, {}).setdefault(category, set()).add((r.text.split(" ")[0], r.split))
+    assert len(opening) == 32
+    assert all(pair["question_attack"] == pair["question_benign"] for pair in opening.values())
 
 
 def test_identity_templates_name_many_people(behaviour):
