@@ -2,10 +2,10 @@
 
 Each row is labelled with its category (``category_of``): statements about identity groups, benign or
 attacking (also asked as questions, said as denied praise, or made by a pronoun in a second sentence), benign
-questions about a group, negated
-attacks, counter-speech, praise said with profanity, untargeted profanity, abuse of pests, insults, friendly
-comments, and attacks spelled to evade filters. Whole templates are held out: the ``audit`` split (the test part)
-holds phrasings no model trained on, so pass rates there measure generalisation, not recall.
+questions about a group, negated attacks, counter-speech, praise said with profanity, untargeted profanity, abuse
+of pests, insults, friendly comments, and attacks spelled to evade filters. Whole templates are held out: the
+``audit`` split (the test part) holds phrasings no model trained on, so pass rates there measure generalisation,
+not recall.
 """
 
 from __future__ import annotations

@@ -48,14 +48,21 @@ def test_labels_follow_the_category(behaviour):
     assert all(r.label == (category_of(r) in toxic) for r in behaviour.records)
 
 
+def twin_openings(records, categories, key, opening):
+    """{key(row): {category: {(opening(text), split)}}} over the rows of two twinned categories."""
+    found = {}
+    for r in records:
+        category = category_of(r)
+        if category in categories:
+            found.setdefault(key(r), {}).setdefault(category, set()).add((opening(r.text), r.split))
+    return found
+
+
 def test_pronoun_pairs_share_their_first_sentence_and_their_split(behaviour):
     """Only the second sentence tells a pronoun attack from its benign twin, and a held-out twin's first
     sentence is in no training row of the other category."""
-    first = {}
-    for r in behaviour.records:
-        category = category_of(r)
-        if category in ("pronoun_attack", "pronoun_benign"):
-            first.setdefault(r.id.split("-", 2)[2], {})[category] = (r.text.split(". ")[0], r.split)
+    first = twin_openings(behaviour.records, ("pronoun_attack", "pronoun_benign"),
+                          lambda r: r.id.split("-", 2)[2], lambda text: text.split(". ")[0])  # template and identity
     assert len(first) == 32 * 44
     assert all(pair["pronoun_attack"] == pair["pronoun_benign"] for pair in first.values())
 
@@ -63,12 +70,8 @@ def test_pronoun_pairs_share_their_first_sentence_and_their_split(behaviour):
 def test_question_twins_share_their_opening_words_and_their_split(behaviour):
     """A benign question about a group opens as the attack asked as a question of its index does, and lands in
     the same split, so that a held-out attack's benign twin never trains a model."""
-    opening = {}
-    for r in behaviour.records:
-        category = category_of(r)
-        if category in ("question_attack", "question_benign"):
-            template = r.id.split("-")[2]
-            opening.setdefault(template, {}).setdefault(category, set()).add((r.text.split(" ")[0], r.split))
+    opening = twin_openings(behaviour.records, ("question_attack", "question_benign"),
+                            lambda r: r.id.split("-")[2], lambda text: text.split(" ")[0])  # template
     assert len(opening) == 32
     assert all(pair["question_attack"] == pair["question_benign"] for pair in opening.values())
 
