@@ -5,8 +5,9 @@ Run: python benchmarks/candidates.py moderation/models/default runs/build3/stude
 
 Per model, on the validation split of each data set: ROC-AUC; the Jigsaw final bias metric over the rows that
 mention an identity (metrics resting on fewer than --min-class rows of a class left out); and on the behaviour
-set's validation templates: ROC-AUC, the mean score per category, and the pass rate per category at the
-model's recommended review threshold (its manifest's policy; for a model without one, the threshold the build
+set's validation templates: ROC-AUC, the mean score per category, and the pass rate per category (with its
+number of templates: one template that fails whole costs the category about 1 / templates) at the model's
+recommended review threshold (its manifest's policy; for a model without one, the threshold the build
 would choose: recall >= 0.90 on the pooled validation split), with the lowest category's pass rate and the
 mean over the categories; and the share of --buried toxic behaviour sentences flagged alone and once buried in
 an excerpt of a friendly jigsaw-toxic validation comment (moderation.burying), buried also per category. On a
@@ -37,7 +38,7 @@ from moderation.policy import choose
 from moderation.protocols import Record
 from moderation.scoring import score_texts
 from moderation.splits import hash_point, split_key
-from moderation_plugins.behaviour import category_of, category_passes
+from moderation_plugins.behaviour import category_of, template_passes
 
 NAMES = "bias_madlibs/word_lists/names.txt"
 DATA = ("davidson", "jigsaw-toxic", "toxigen", "stormfront", "behaviour")
@@ -104,10 +105,11 @@ def measure(path: Path, sets: dict, pooled, madlibs: list[Record], names_file: P
         per_group = {g.name: bias_aucs(labels, scores, g.member, min_class) for g in groups}
         row[f"final bias {name}"] = final_bias_metric(auc(labels, scores), per_group).value
         if name == "behaviour":
-            passes = {c: k / n for c, (k, n) in category_passes(records, scores, row["review threshold"]).items()}
+            per_template = template_passes(records, scores, row["review threshold"])
+            passes = {c: sum(k for k, _ in t.values()) / sum(n for _, n in t.values()) for c, t in per_template.items()}
             categories = np.array([category_of(r) for r in records])
             for category, rate in passes.items():
-                row[f"pass {category}"] = rate
+                row[f"pass {category} ({len(per_template[category])} templates)"] = rate
                 row[f"mean score {category}"] = float(scores[categories == category].mean())
             row["lowest category pass"] = min(passes.values())
             row["mean category pass"] = float(np.mean(list(passes.values())))

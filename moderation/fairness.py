@@ -37,8 +37,8 @@ from moderation.scoring import score_texts
 __all__ = [
     "AUC_METRICS", "FINAL_BIAS", "POWER", "RATES", "AuditError", "AuditSettings", "Delta", "FinalBias", "Group",
     "Measured", "auc", "auc_delta", "auc_interval", "auc_mask", "bias_aucs", "bootstrap_counts", "cell_counts",
-    "delong", "error_rate", "final_bias_metric", "identity_groups", "interval", "labels_of", "newcombe",
-    "power_mean", "rates_from_counts", "rng_for", "slice_scores", "small_note", "wilson", "worst",
+    "clustered_wilson", "delong", "error_rate", "final_bias_metric", "identity_groups", "interval", "labels_of",
+    "newcombe", "power_mean", "rates_from_counts", "rng_for", "slice_scores", "small_note", "wilson", "worst",
 ]
 
 POWER = -5  # the Jigsaw Unintended Bias generalized mean: low AUCs dominate
@@ -312,15 +312,36 @@ def auc_delta(labels: np.ndarray, scores_a: np.ndarray, scores_b: np.ndarray, co
 # --- error rates at the decision threshold ------------------------------------------------------------
 
 
-def wilson(k: int, n: int, confidence: float = 0.95) -> tuple[float | None, float | None]:
+def wilson(k: float, n: float, confidence: float = 0.95) -> tuple[float | None, float | None]:
     """Wilson score interval of a proportion k / n: right for small counts and rates near 0 or 1 (0 of 6
-    gives [0, 0.39], where a bootstrap gives [0, 0]). None when n is 0."""
-    from scipy.stats import binomtest
+    gives [0, 0.39], where a bootstrap gives [0, 0]). The closed form takes an effective, fractional n
+    (``clustered_wilson``). None when n is 0."""
+    from scipy.stats import norm
 
     if n == 0:
         return None, None
-    ci = binomtest(k, n).proportion_ci(confidence_level=confidence, method="wilson")
-    return float(ci.low), float(ci.high)
+    p, z2 = k / n, float(norm.ppf(0.5 + confidence / 2)) ** 2
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = math.sqrt(z2 * p * (1 - p) / n + z2 * z2 / (4 * n * n)) / (1 + z2 / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def clustered_wilson(passed: Sequence[int], rows: Sequence[int],
+                     confidence: float = 0.95) -> tuple[float | None, float | None]:
+    """Wilson interval of the pass rate sum(passed) / sum(rows) over clusters of rows that tend to pass or
+    fail together (a behaviour template's sentences, one per identity): the rows count as the effective
+    sample size that the spread of the clusters' pass rates allows (Kish's design effect, the linearised
+    variance of the ratio), at most the rows. A rate of 0 or 1 shows no spread: it counts one row per
+    cluster. Rows taken as independent would claim an interval several times too narrow for a rate over
+    held-out templates."""
+    k, n = np.asarray(passed, dtype=float), np.asarray(rows, dtype=float)
+    total = n.sum()
+    if total == 0:
+        return None, None
+    p = k.sum() / total
+    spread = float(((k - p * n) ** 2).sum())
+    effective = len(n) if p in (0.0, 1.0) else total if spread == 0 else min(total, p * (1 - p) * total**2 / spread)
+    return wilson(p * effective, effective, confidence)
 
 
 def newcombe(k1: int, n1: int, k2: int, n2: int, confidence: float = 0.95) -> tuple[float | None, float | None]:

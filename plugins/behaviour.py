@@ -35,13 +35,26 @@ def category_of(record: Record) -> str:
     return record.group.split("/")[1] if record.group.startswith(PREFIX) else ""
 
 
-def category_passes(records: Sequence[Record], scores: np.ndarray, threshold: float) -> dict[str, tuple[int, int]]:
-    """Per behaviour category, in first-seen order (rows of other data sets left out): the rows a model gets
-    right at ``threshold`` and the rows there are. A toxic row is right when flagged, a benign one when not."""
-    categories = np.array([category_of(r) for r in records])
+def template_passes(records: Sequence[Record], scores: np.ndarray,
+                    threshold: float) -> dict[str, dict[str, tuple[int, int]]]:
+    """Per behaviour category and, within it, per template (the row's group), in first-seen order (rows of
+    other data sets left out): the rows a model gets right at ``threshold`` and the rows there are. A toxic
+    row is right when flagged, a benign one when not."""
     right = (np.asarray(scores) >= threshold) == (np.array([r.label for r in records]) == 1)
-    return {c: (int(right[categories == c].sum()), int((categories == c).sum()))
-            for c in dict.fromkeys(categories) if c}
+    counts: dict[str, dict[str, list[int]]] = {}
+    for record, ok in zip(records, right, strict=True):
+        if category := category_of(record):
+            cell = counts.setdefault(category, {}).setdefault(record.group, [0, 0])
+            cell[0] += int(ok)
+            cell[1] += 1
+    return {c: {t: (k, n) for t, (k, n) in templates.items()} for c, templates in counts.items()}
+
+
+def category_passes(records: Sequence[Record], scores: np.ndarray, threshold: float) -> dict[str, tuple[int, int]]:
+    """Per behaviour category, in first-seen order: the rows right at ``threshold`` and the rows there are
+    (``template_passes`` summed over the category's templates)."""
+    return {c: (sum(k for k, _ in t.values()), sum(n for _, n in t.values()))
+            for c, t in template_passes(records, scores, threshold).items()}
 
 
 def template_role(index: int) -> str:

@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 
 from moderation import hookimpl
-from moderation.fairness import AuditSettings, slice_scores, wilson, worst
+from moderation.fairness import AuditSettings, clustered_wilson, slice_scores, worst
 from moderation.protocols import AuditResult, Record, Scorer
-from moderation_plugins.behaviour import category_of, category_passes
+from moderation_plugins.behaviour import category_of, template_passes
 
 
 class BehaviourAudit:
@@ -19,7 +19,9 @@ class BehaviourAudit:
     not. The categories separate what a moderator must tell apart: attacks on groups (derogation,
     dehumanisation, threats, exclusion, spelled to evade filters) from mentions, self-identification,
     negated attacks and counter-speech; insults from friendly comments; profanity from abuse. Intervals
-    are 95 % Wilson intervals."""
+    are 95 % Wilson intervals over the rows' effective number given how alike a template's rows fare
+    (``clustered_wilson``): a category's rows come from a few held-out templates, one row per identity, and
+    a template tends to pass or fail whole, so the rows are far from independent draws."""
 
     name = "behaviour"
     gates = ("min_behaviour_pass_rate", "behaviour_pass_rate")
@@ -34,11 +36,13 @@ class BehaviourAudit:
     def _rows(self, data: str, model: str, records: Sequence[Record], scores: np.ndarray) -> list[dict[str, Any]]:
         label = {category_of(r): r.label for r in records}  # one label per category (tests/test_behaviour.py)
         rows = []
-        for category, (k, n) in category_passes(records, scores, self.settings.threshold).items():
-            low, high = wilson(k, n)
+        for category, templates in template_passes(records, scores, self.settings.threshold).items():
+            passed, sizes = zip(*templates.values(), strict=True)
+            k, n = sum(passed), sum(sizes)
+            low, high = clustered_wilson(passed, sizes)
             rows.append({"data": data, "model": model, "category": category, "label": int(label[category]),
-                         "rows": n, "passed": k, "pass_rate": k / n, "pass_low": low, "pass_high": high,
-                         "too_small": n < self.settings.min_slice})
+                         "templates": len(templates), "rows": n, "passed": k, "pass_rate": k / n,
+                         "pass_low": low, "pass_high": high, "too_small": n < self.settings.min_slice})
         return rows
 
     def run(self, scorers: Mapping[str, Scorer], slices: Mapping[str, Sequence[Record]]) -> AuditResult:

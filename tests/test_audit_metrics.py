@@ -28,6 +28,7 @@ from moderation.fairness import (
     bias_aucs,
     bootstrap_counts,
     cell_counts,
+    clustered_wilson,
     delong,
     error_rate,
     final_bias_metric,
@@ -55,6 +56,24 @@ def test_wilson_and_newcombe_by_the_book():
     # Newcombe (1998), example (a): 56/70 - 48/80 = 0.2, hybrid score interval 0.0524 to 0.3339
     assert newcombe(56, 70, 48, 80) == pytest.approx((0.0524, 0.3339), abs=1e-4)
     assert newcombe(1, 0, 3, 10) == (None, None)
+
+
+def test_wilson_closed_form_matches_scipy():
+    from scipy.stats import binomtest
+
+    for k, n in ((0, 1), (3, 7), (56, 70), (99, 100), (120, 120)):
+        ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+        assert wilson(k, n) == pytest.approx((ci.low, ci.high), abs=1e-9)
+
+
+def test_clustered_wilson_counts_clusters_that_pass_or_fail_whole():
+    # eight templates of 30 rows, six passing whole: as much evidence as 6 of 8, not 180 of 240
+    assert clustered_wilson([30] * 6 + [0] * 2, [30] * 8) == pytest.approx(wilson(6, 8))
+    assert clustered_wilson([30] * 8, [30] * 8) == pytest.approx(wilson(8, 8))  # no spread: one row per cluster
+    # one row per cluster, or clusters that all fare alike: the rows are the sample
+    assert clustered_wilson([1, 0, 1, 1, 0], [1] * 5) == pytest.approx(wilson(3, 5))
+    assert clustered_wilson([15, 15, 15], [30, 30, 30]) == pytest.approx(wilson(45, 90))
+    assert clustered_wilson([], []) == (None, None)
 
 
 def test_auc_of_one_class_is_undefined_never_half():

@@ -10,8 +10,9 @@ import pytest
 
 from moderation.augment import counterfactuals, swap
 from moderation.data import HELD_OUT, load, make_record
+from moderation.fairness import wilson
 from moderation.policy import Policy, choose, recommended
-from moderation_plugins.behaviour import category_of, category_passes, evade
+from moderation_plugins.behaviour import category_of, category_passes, evade, template_passes
 from moderation_plugins.behaviour_audit import BehaviourAudit
 
 CATEGORIES = {"identity_benign", "self_identification", "derogation", "dehumanisation", "threat", "exclusion",
@@ -114,6 +115,31 @@ def test_category_passes_count_rows_right_at_the_threshold_per_category():
             make_record("n2", "e", 0, group="behaviour/negated_attack/4")]
     passes = category_passes(rows, np.array([0.9, 0.7, 0.4, 0.1, 0.2]), 0.5)
     assert list(passes.items()) == [("threat", (1, 2)), ("negated_attack", (1, 2))]  # first seen; davidson left out
+    per_template = template_passes(rows, np.array([0.9, 0.7, 0.4, 0.1, 0.2]), 0.5)
+    assert per_template == {"threat": {"behaviour/threat/0": (1, 1), "behaviour/threat/1": (0, 1)},
+                            "negated_attack": {"behaviour/negated_attack/0": (0, 1),
+                                               "behaviour/negated_attack/4": (1, 1)}}
+
+
+def test_behaviour_audit_intervals_count_templates_not_rows(behaviour):
+    """A scorer that fails whole templates: its interval must be as wide as the templates allow, not
+    as narrow as the rows would claim."""
+    slice_ = [r for r in behaviour.split(HELD_OUT, "audit") if category_of(r) == "threat"]
+    failed = sorted({r.group for r in slice_})[::3]  # a third of the templates fail whole, the rest pass whole
+    fails = {r.text: r.group in failed for r in slice_}
+
+    class TemplateWise:
+        name = "template-wise"
+
+        def score(self, texts):
+            return np.array([0.0 if fails[t] else 1.0 for t in texts])
+
+    row, = BehaviourAudit(threshold=0.5).run({"m": TemplateWise()}, {"behaviour": slice_}).tables["categories"]
+    templates = {r.group for r in slice_}
+    assert row["templates"] == len(templates) and row["rows"] == len(slice_) > 5 * len(templates)
+    assert 0 < row["pass_rate"] < 1
+    row_wise = wilson(row["passed"], row["rows"])
+    assert row["pass_high"] - row["pass_low"] > 2 * (row_wise[1] - row_wise[0])
 
 
 def test_identity_swaps_keep_label_split_and_group():
