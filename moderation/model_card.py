@@ -100,9 +100,12 @@ def _behaviour(tables: Mapping[str, list[dict[str, Any]]], models: Sequence[str]
     out = []
     for category in dict.fromkeys(r["category"] for r in rows):
         student, teacher = (by.get((m, category), {}) for m in models[:2])
-        out.append([category, "flag" if student.get("label") else "allow", student.get("rows"),
-                    student.get("pass_rate"), teacher.get("pass_rate")])
-    return _table(["category (held-out templates)", "expected", "rows", "pass: student", "pass: teacher"], out)
+        low, high = student.get("pass_low"), student.get("pass_high")
+        out.append([category, "flag" if student.get("label") else "allow", student.get("templates"),
+                    student.get("rows"), student.get("pass_rate"),
+                    None if low is None or high is None else f"{low:.2f}-{high:.2f}", teacher.get("pass_rate")])
+    return _table(["category", "expected", "held-out templates", "rows", "pass: student", "student 95 % interval",
+                   "pass: teacher"], out)
 
 
 def long_text_scope(params: Mapping[str, Any], bury: float = 0.0) -> str:

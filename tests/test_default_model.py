@@ -99,6 +99,19 @@ def test_the_card_says_how_the_students_learnt_a_routed_data_set():
     assert "friendly comment" not in _transfer_only({**build, "student": {"transfer_only": "framed-claims"}})
 
 
+def test_the_cards_behaviour_table_gives_the_students_templates_and_interval():
+    from moderation.model_card import _behaviour
+
+    row = {"category": "threat", "label": 1, "templates": 16, "rows": 700, "pass_rate": 0.9, "pass_low": 0.61,
+           "pass_high": 0.98}
+    tables = {"behaviour.categories": [{**row, "model": "student"},
+                                       {**row, "model": "teacher", "pass_rate": 0.97, "pass_low": None}]}
+    table = _behaviour(tables, ["student", "teacher"])
+    assert "| threat | flag | 16 | 700 | 0.900 | 0.61-0.98 | 0.970 |" in table
+    old_report = {"behaviour.categories": [{k: v for k, v in {**row, "model": "student"}.items() if k != "templates"}]}
+    assert "| threat | flag | n/a | 700 | 0.900 | 0.61-0.98 | n/a |" in _behaviour(old_report, ["student", "teacher"])
+
+
 def test_the_builds_default_recipe_is_the_shipped_models():
     build = build_script()
     recipe = build.student_recipe(build.TRANSFER_ONLY, build.BURY_UNLABELED)
