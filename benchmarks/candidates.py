@@ -38,7 +38,7 @@ from moderation.policy import choose
 from moderation.protocols import Record
 from moderation.scoring import score_texts
 from moderation.splits import hash_point, split_key
-from moderation_plugins.behaviour import category_of, template_passes
+from moderation_plugins.behaviour import category_of, category_passes, template_passes
 
 NAMES = "bias_madlibs/word_lists/names.txt"
 DATA = ("davidson", "jigsaw-toxic", "toxigen", "stormfront", "behaviour")
@@ -105,11 +105,11 @@ def measure(path: Path, sets: dict, pooled, madlibs: list[Record], names_file: P
         per_group = {g.name: bias_aucs(labels, scores, g.member, min_class) for g in groups}
         row[f"final bias {name}"] = final_bias_metric(auc(labels, scores), per_group).value
         if name == "behaviour":
-            per_template = template_passes(records, scores, row["review threshold"])
-            passes = {c: sum(k for k, _ in t.values()) / sum(n for _, n in t.values()) for c, t in per_template.items()}
+            passes = {c: k / n for c, (k, n) in category_passes(records, scores, row["review threshold"]).items()}
+            templates = {c: len(t) for c, t in template_passes(records, scores, row["review threshold"]).items()}
             categories = np.array([category_of(r) for r in records])
             for category, rate in passes.items():
-                row[f"pass {category} ({len(per_template[category])} templates)"] = rate
+                row[f"pass {category} ({templates[category]} templates)"] = rate
                 row[f"mean score {category}"] = float(scores[categories == category].mean())
             row["lowest category pass"] = min(passes.values())
             row["mean category pass"] = float(np.mean(list(passes.values())))
