@@ -340,7 +340,12 @@ def clustered_wilson(passed: Sequence[int], rows: Sequence[int],
         return None, None
     p = k.sum() / total
     spread = float(((k - p * n) ** 2).sum())
-    effective = len(n) if p in (0.0, 1.0) else total if spread == 0 else min(total, p * (1 - p) * total**2 / spread)
+    if p in (0.0, 1.0):
+        effective = float(len(n))
+    elif spread == 0:
+        effective = total
+    else:
+        effective = min(total, p * (1 - p) * total**2 / spread)
     return wilson(p * effective, effective, confidence)
 
 

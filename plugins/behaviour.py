@@ -41,13 +41,13 @@ def template_passes(records: Sequence[Record], scores: np.ndarray,
     other data sets left out): the rows a model gets right at ``threshold`` and the rows there are. A toxic
     row is right when flagged, a benign one when not."""
     right = (np.asarray(scores) >= threshold) == (np.array([r.label for r in records]) == 1)
-    counts: dict[str, dict[str, list[int]]] = {}
+    counts: dict[str, dict[str, tuple[int, int]]] = {}
     for record, ok in zip(records, right, strict=True):
         if category := category_of(record):
-            cell = counts.setdefault(category, {}).setdefault(record.group, [0, 0])
-            cell[0] += int(ok)
-            cell[1] += 1
-    return {c: {t: (k, n) for t, (k, n) in templates.items()} for c, templates in counts.items()}
+            templates = counts.setdefault(category, {})
+            k, n = templates.get(record.group, (0, 0))
+            templates[record.group] = (k + int(ok), n + 1)
+    return counts
 
 
 def category_passes(records: Sequence[Record], scores: np.ndarray, threshold: float) -> dict[str, tuple[int, int]]:
