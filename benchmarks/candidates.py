@@ -9,8 +9,10 @@ set's validation templates: ROC-AUC, the mean score per category, and the pass r
 number of templates: one template that fails whole costs the category about 1 / templates) at the model's
 recommended review threshold (its manifest's policy; for a model without one, the threshold the build
 would choose: recall >= 0.90 on the pooled validation split), with the lowest category's pass rate and the
-mean over the categories; and the share of --buried toxic behaviour sentences flagged alone and once buried in
-an excerpt of a friendly jigsaw-toxic validation comment (moderation.burying), buried also per category. On a
+mean over the categories; for each model after the first, the validation templates it fails that the first
+passes (most of a template's rows right) and the reverse, with an example sentence of each; and the share
+of --buried toxic behaviour sentences flagged alone and once buried in an excerpt of a friendly jigsaw-toxic
+validation comment (moderation.burying), buried also per category. On a
 validation slice of bias-madlibs (--madlibs sentences chosen by a hash of their own, none of the --audit-limit
 sentences the build and command D audit): the final bias metric, the highest mean score of an identity term's
 non-toxic sentences, and the spread (highest minus lowest) of the mean score of the non-toxic sentences that
@@ -78,6 +80,18 @@ def buried_pairs(sets: dict[str, list[Record]], rows: int) -> tuple[list[str], l
     return [r.text for r in sources], [c.text for c in copies], [category_of(r) for r in sources]
 
 
+def passed_templates(templates: dict[str, dict[str, tuple[int, int]]]) -> dict[str, bool]:
+    """Per behaviour template: whether most of its rows were right (templates pass or fail nearly whole)."""
+    return {group: 2 * k >= n for per_template in templates.values() for group, (k, n) in per_template.items()}
+
+
+def template_changes(first: dict[str, bool], other: dict[str, bool]) -> tuple[list[str], list[str]]:
+    """The templates ``first`` passes and ``other`` fails (lost), and those ``other`` passes and ``first``
+    fails (gained): a one-seed gate on category rates passes or fails on one template, so name them."""
+    return ([g for g, ok in first.items() if ok and not other[g]],
+            [g for g, ok in first.items() if other[g] and not ok])
+
+
 def review_threshold(path: Path, model, pooled) -> float:
     policy = read_manifest(path).policy
     if policy:
@@ -88,9 +102,9 @@ def review_threshold(path: Path, model, pooled) -> float:
 
 def measure(path: Path, sets: dict, pooled, madlibs: list[Record], names_file: Path, min_class: int,
             first: dict[str, np.ndarray] | None, pairs: tuple[list[str], list[str], list[str]],
-            every_name: bool = False) -> tuple[dict[str, float | None], dict[str, np.ndarray]]:
-    """One model's validation figures, and its scores per data set; with ``first`` (the first model's
-    scores), the paired interval of the AUC difference from it."""
+            every_name: bool = False) -> tuple[dict[str, float | None], dict[str, np.ndarray], dict[str, bool]]:
+    """One model's validation figures, its scores per data set and which behaviour templates it passes; with
+    ``first`` (the first model's scores), the paired interval of the AUC difference from it."""
     model = load_model(path)
     row: dict[str, float | None] = {"review threshold": review_threshold(path, model, pooled)}
     all_scores = {}
@@ -106,7 +120,8 @@ def measure(path: Path, sets: dict, pooled, madlibs: list[Record], names_file: P
         row[f"final bias {name}"] = final_bias_metric(auc(labels, scores), per_group).value
         if name == "behaviour":
             passes = {c: k / n for c, (k, n) in category_passes(records, scores, row["review threshold"]).items()}
-            templates = {c: len(t) for c, t in template_passes(records, scores, row["review threshold"]).items()}
+            per_template = template_passes(records, scores, row["review threshold"])
+            templates = {c: len(t) for c, t in per_template.items()}
             categories = np.array([category_of(r) for r in records])
             for category, rate in passes.items():
                 row[f"pass {category} ({templates[category]} templates)"] = rate
@@ -128,7 +143,7 @@ def measure(path: Path, sets: dict, pooled, madlibs: list[Record], names_file: P
     row["name spread (madlibs validation)"] = max(means.values()) - min(means.values()) if means else None
     if every_name:
         row.update({f"name {name} (madlibs validation)": mean for name, mean in means.items()})
-    return row, all_scores
+    return row, all_scores, passed_templates(per_template)
 
 
 def main() -> None:
@@ -151,18 +166,30 @@ def main() -> None:
     madlibs = madlibs_validation(args.data_dir, args.audit_limit, args.madlibs)
     names_file = get_dataset("bias-madlibs", args.data_dir).data_dir / NAMES
     pairs = buried_pairs(sets, args.buried)
-    rows, first = {}, None
+    rows, first, passed = {}, None, {}
     for path in args.models:
         name = f"{read_manifest(path).model_id} ({path.name})"
-        rows[name], scores = measure(path, sets, pooled, madlibs, names_file, args.min_class, first, pairs,
-                                     args.names)
+        rows[name], scores, passed[name] = measure(path, sets, pooled, madlibs, names_file, args.min_class,
+                                                   first, pairs, args.names)
         first = first or scores
+    changes = {n: template_changes(next(iter(passed.values())), passed[n]) for n in list(passed)[1:]}
+    for n, (lost, gained) in changes.items():
+        rows[n]["templates failed the first passes"] = len(lost)
+        rows[n]["templates passed the first fails"] = len(gained)
     names = list(rows)
     print(f"validation only; bias metrics leave out what rests on < {args.min_class} rows of a class\n")
     print(f"{'':<36}" + "".join(f"{n[:30]:>32}" for n in names))
     for key in dict.fromkeys(k for row in rows.values() for k in row):
         cells = [rows[n].get(key) for n in names]
         print(f"{key:<36}" + "".join(f"{'n/a' if c is None else f'{c:.4f}':>32}" for c in cells))
+    examples: dict[str, str] = {}
+    for r in sets["behaviour"]:
+        examples.setdefault(r.group, r.text)
+    for n, (lost, gained) in changes.items():
+        print(f"\n{n}: behaviour validation templates failed (-) that the first model passes, passed (+) that it fails")
+        for sign, groups in (("-", lost), ("+", gained)):
+            for group in groups:
+                print(f"  {sign} {group.removeprefix('behaviour/')}: {examples[group]}")
 
 
 if __name__ == "__main__":

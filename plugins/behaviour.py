@@ -118,7 +118,7 @@ def generate(spec: dict[str, Any]) -> Iterator[tuple[str, str, int, str]]:
 
 
 class BehaviourDataset:
-    """About 37,700 generated rows in 19 categories (32-88 templates each); whole templates held out (test part)."""
+    """About 38,900 generated rows in 19 categories (32-88 templates each); whole templates held out (test part)."""
 
     name = "behaviour"
     license = "MIT (written for this project)"
