@@ -107,7 +107,7 @@ def measure(path: Path, sets: dict, pooled, madlibs: list[Record], names_file: P
     ``first`` (the first model's scores), the paired interval of the AUC difference from it."""
     model = load_model(path)
     row: dict[str, float | None] = {"review threshold": review_threshold(path, model, pooled)}
-    all_scores = {}
+    all_scores, per_template = {}, {}
     for name, records in sets.items():
         labels = np.array([r.label for r in records])
         scores = all_scores[name] = score_texts(model, [r.text for r in records])
