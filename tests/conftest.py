@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ import textwrap
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -19,6 +21,19 @@ SHARED_DATA = Path(os.environ.get("MODERATION_DATA_DIR", ROOT.parent / "shared" 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's; Playwright cannot download its own browsers here
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def load_script(path: Path) -> ModuleType:
+    """A script outside the package (benchmarks/ and tools/ are not packages) as a module named for its file,
+    loaded once, so that tests call its functions. It is in sys.modules before it runs: dataclasses look their
+    module up there."""
+    if path.stem in sys.modules:
+        return sys.modules[path.stem]
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def require_chromium() -> None:

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
+from tests.conftest import ROOT, load_script
 
-from tests.conftest import ROOT
-
-spec = importlib.util.spec_from_file_location("candidates", ROOT / "benchmarks" / "candidates.py")
-candidates = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(candidates)
+candidates = load_script(ROOT / "benchmarks" / "candidates.py")
 
 
 def test_a_template_passes_when_at_least_half_its_rows_are_right():

@@ -3,9 +3,7 @@ the comments the project promises it handles."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +14,7 @@ from moderation.defaults import SHIPPED_MODEL, ensure_default_model
 from moderation.evaluation import size_bytes
 from moderation.model_card import long_text_scope
 from moderation.policy import recommended
-from tests.conftest import invoke_cli
+from tests.conftest import ROOT, invoke_cli, load_script
 
 PROMISES = [("you are a lovely person", "allow"), ("I am a proud gay man and I love my husband", "allow"),
             ("I hate all muslims, they should be killed", "block")]
@@ -62,11 +60,7 @@ def test_the_card_says_how_a_long_comment_is_read():
 
 
 def build_script():
-    path = Path(__file__).resolve().parents[1] / "tools" / "build_default_model.py"
-    spec = importlib.util.spec_from_file_location("build_default_model", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / "tools" / "build_default_model.py")
 
 
 def test_the_build_chooses_a_seed_by_quality_and_behaviour_alike():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 from collections import Counter
@@ -10,11 +9,9 @@ from collections import Counter
 from moderation_plugins.behaviour import TEMPLATES
 from moderation_plugins.framed_claims import FRAMED_CLAIMS, frame_pools
 from moderation_plugins.phrasings import PHRASINGS
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_script
 
-spec = importlib.util.spec_from_file_location("framings", ROOT / "benchmarks" / "framings.py")
-framings = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(framings)
+framings = load_script(ROOT / "benchmarks" / "framings.py")
 
 
 def frame_text(frame: str) -> str:

@@ -3,19 +3,16 @@ and word lists, so that it measures kinds of comment and not recall of training 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import sys
 from collections import Counter
 
 from moderation_plugins.behaviour import TEMPLATES
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_script
 
 sys.path.insert(0, str(ROOT / "benchmarks"))  # the probe imports the framings probe beside it
-spec = importlib.util.spec_from_file_location("functional", ROOT / "benchmarks" / "functional.py")
-functional = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(functional)
+functional = load_script(ROOT / "benchmarks" / "functional.py")
 
 
 def words(template: str) -> str:

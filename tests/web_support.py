@@ -3,9 +3,7 @@ token, moderators, API tokens and report folders."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -17,7 +15,7 @@ from werkzeug.test import TestResponse
 from moderation_web import Settings, create_app
 from moderation_web.auth import create_token, create_user
 from moderation_web.service import Services
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_script
 
 PASSWORD = "correct horse battery"
 # Any hidden CSRF field, whatever the order of its attributes: the header's logout form writes its own,
@@ -93,10 +91,4 @@ def saved_models(root: Path) -> Path:
 
 def load_benchmark() -> ModuleType:
     """benchmarks/web_load.py as a module (benchmarks/ is not a package): the tests start gunicorn with it."""
-    if "web_load" in sys.modules:
-        return sys.modules["web_load"]
-    spec = importlib.util.spec_from_file_location("web_load", ROOT / "benchmarks" / "web_load.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["web_load"] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / "benchmarks" / "web_load.py")
