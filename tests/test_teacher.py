@@ -181,3 +181,45 @@ def test_the_trained_teacher_conforms(trained):
     from moderation.testing import check_scorer
 
     check_scorer(trained)
+
+
+def test_represent_gives_the_vectors_the_head_reads_its_scores_from(trained, tmp_path):
+    import torch
+
+    save_model(trained, tmp_path / "t", kind="teacher")
+    merged = load_model(tmp_path / "t")  # the adapter merged into the base, as labelling loads it
+    texts = [r.text for r in VALIDATION]
+    vectors = merged.represent(texts)
+    assert vectors.shape == (len(texts), 32)
+    assert np.allclose(trained.represent(texts), vectors, atol=1e-5)
+    with torch.no_grad():
+        logits = merged.model.classifier(torch.tensor(vectors)).squeeze(-1)
+    assert np.allclose(torch.sigmoid(logits).numpy(), merged.score(texts), atol=1e-5)
+
+
+def test_a_student_learns_the_teachers_vectors_through_the_prediction_cache(trained, tiny_encoder, tmp_path,
+                                                                            monkeypatch):
+    from contextlib import closing
+
+    import moderation.labeling as labeling
+    from moderation.distill import distill
+    from moderation.labeling import PredictionCache
+
+    save_model(trained, tmp_path / "t", kind="teacher")
+    data = load("demo")
+    cache = tmp_path / "cache.sqlite"
+    params = {"base": str(tiny_encoder), "dim": 32, "layers": 1, "ffn": 64, "max_steps": 20, "mimic": 1.0}
+    first = distill(tmp_path / "t", "tiny-transformer", data, tmp_path / "s1", params=params, cache_path=cache)
+    texts = {r.text for split in ("train", "unlabeled") for r in data.split(split, "distill")}
+    with closing(PredictionCache(cache)) as stored:
+        count = stored.db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
+    assert count == len(texts)
+
+    def no_model(path):
+        raise AssertionError(f"loaded {path}: the vectors and scores should all come from the cache")
+
+    monkeypatch.setattr(labeling, "load_model", no_model)
+    again = distill(tmp_path / "t", "tiny-transformer", data, tmp_path / "s2", params=params, cache_path=cache)
+    assert again.metrics["test_roc_auc"] == first.metrics["test_roc_auc"]
+    with pytest.raises(ValueError, match="learns a teacher's vectors, which only one saved teacher gives"):
+        distill(tmp_path / ".s1.labels.parquet", "tiny-transformer", data, tmp_path / "s3", params=params)
