@@ -31,27 +31,22 @@ LOSSES = ("bce", "logit-mse")
 # How a comment longer than max_length tokens is scored: its first window alone, or the mean or the highest
 # score of overlapping windows that cover it all (each overlaps the next by half).
 LONG_TEXT = ("truncate", "window-mean", "window-max")
-# What the head reads besides the mean of the last layer's token states: their maximum (any strongly toxic
-# stretch decides) or an attention-weighted mean (a learnt score per token decides where to look).
-POOLS = ("mean-max", "mean-attention")
 
 
 class TinyTransformerStudent:
     """Frozen base word embeddings -> projection -> ``layers`` attention layers of width ``dim`` ->
-    mean and max (or attention-weighted mean) pooling -> one logit."""
+    mean and max pooling -> one logit."""
 
     name = "tiny-transformer"
 
     def __init__(self, base: str | Path | None = None, dim: int = 192, layers: int = 2, heads: int = 4,
                  ffn: int = 512, dropout: float = 0.1, max_length: int = 64, max_steps: int = 4000,
                  batch_size: int = 64, learning_rate: float = 1e-3, loss: str = "bce", seed: int = 0,
-                 long_text: str = "truncate", mimic: float = 0.0, pool: str = "mean-max") -> None:
+                 long_text: str = "truncate", mimic: float = 0.0) -> None:
         if loss not in LOSSES:
             raise InputError(f"loss {loss!r} is not one of {', '.join(LOSSES)}")
         if long_text not in LONG_TEXT:
             raise InputError(f"long_text {long_text!r} is not one of {', '.join(LONG_TEXT)}")
-        if pool not in POOLS:
-            raise InputError(f"pool {pool!r} is not one of {', '.join(POOLS)}")
         if not 0.0 <= mimic < float("inf"):
             raise InputError(f"mimic (the weight of the teacher's vectors in the loss) must be 0 or more, not {mimic}")
         if dim % heads:
@@ -59,7 +54,7 @@ class TinyTransformerStudent:
         self.params = {"base": None if base is None else str(base), "dim": dim, "layers": layers, "heads": heads,
                        "ffn": ffn, "dropout": dropout, "max_length": max_length, "max_steps": max_steps,
                        "batch_size": batch_size, "learning_rate": learning_rate, "loss": loss, "seed": seed,
-                       "long_text": long_text, "mimic": mimic, "pool": pool}
+                       "long_text": long_text, "mimic": mimic}
         self.base = resolve_base(base)
         self.tokenizer, embeddings = _base_parts(self.base)
         self.model = _network(embeddings, self.params)
@@ -226,7 +221,6 @@ def _network(embeddings: Any, p: dict[str, Any]) -> Any:
             self.norm = nn.LayerNorm(2 * p["dim"])
             self.head = nn.Linear(2 * p["dim"], 1)
             nn.init.normal_(self.positions.weight, std=1 / math.sqrt(p["dim"]))
-            self.attend = nn.Linear(p["dim"], 1) if p["pool"] == "mean-attention" else None
             self.table: Any = None
 
         def train(self, mode: bool = True) -> Any:
@@ -248,19 +242,14 @@ def _network(embeddings: Any, p: dict[str, Any]) -> Any:
             return self.head(self.features(ids, mask)).squeeze(-1)
 
         def features(self, ids: Any, mask: Any) -> Any:
-            """The pooled comment the head reads: the mean of the last layer's token states and their maximum or
-            attention-weighted mean, normalised."""
+            """The pooled comment the head reads: mean and max of the last layer's token states, normalised."""
             positions = torch.arange(ids.shape[1], device=ids.device)
             x = self.projected(ids) + self.positions(positions)
             x = self.encoder(x, src_key_padding_mask=mask == 0)
             keep = mask.unsqueeze(-1).to(x.dtype)
             mean = (x * keep).sum(1) / keep.sum(1).clamp(min=1)
-            if self.attend is None:
-                other = x.masked_fill(keep == 0, -1e4).max(1).values
-            else:
-                weights = self.attend(x).masked_fill(keep == 0, -1e4).softmax(1)
-                other = (weights * x).sum(1)
-            return self.norm(torch.cat([mean, other], -1))
+            top = x.masked_fill(keep == 0, -1e4).max(1).values
+            return self.norm(torch.cat([mean, top], -1))
 
     return Network()
 
