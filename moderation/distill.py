@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from moderation.artifacts import Manifest, read_manifest
 from moderation.augment import augment_lineage, augmented, origin, repeat_counts, require_sources, source_id
 from moderation.burying import buried, bury_lineage
 from moderation.data import HELD_OUT, HeldOutError, LoadedData
-from moderation.labeling import label, read_labels, represent
+from moderation.labeling import label, read_labels
 from moderation.perturbation import perturb_lineage, perturbed
 from moderation.protocols import Record
 from moderation.splits import split_key, text_hash
@@ -200,11 +199,8 @@ def distill(teachers: Path | Sequence[Path], student: str, data: LoadedData, out
                              out.with_name(f".{out.name}.labels-{name}.parquet"), **label_options)
         for name, path in routes.items()})
     transfer = oversampled(transfer_set(data, labels, alpha, records, alpha_for, swap_targets), oversample or {})
-    one_teacher = len(teachers) == 1 and not routes and teachers[0].suffix != ".parquet"
     return train_student(student, transfer.records, data.split("test"), out, params=params,
                          targets=transfer.targets.tolist(), weights=row_weights(transfer.records, weight_for or {}),
-                         vectors=partial(represent, teachers[0], cache_path=label_options.get("cache_path"),
-                                         batch_size=label_options.get("batch_size", 64)) if one_teacher else None,
                          lineage={**data.provenance(), **teacher_lineage([*teachers, *routes.values()]),
                                   "teacher": transfer.teacher,
                                   "teacher_fingerprint": transfer.teacher_fingerprint, "alpha": alpha,

@@ -70,50 +70,18 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 def classifier_probabilities(model, tokenizer, texts, max_length: int, batch_size: int = 64):  # noqa: ANN001
     """P(toxic) from a one-logit sequence classifier, batched by similar length (less padding), no autograd."""
-    import torch
-
-    return _batched(model, tokenizer, texts, max_length, batch_size,
-                    lambda output: torch.sigmoid(output.logits.squeeze(-1)).double())
-
-
-def classifier_vectors(model, tokenizer, texts, max_length: int, batch_size: int = 64):  # noqa: ANN001
-    """What a one-logit sequence classifier's logit is a linear function of, one row per text: the input of its
-    last one-output linear layer (BERT's pooled [CLS] state, MPNet's head's hidden layer). A student that learns
-    these vectors learns all the teacher's final layer knows, not only the one number read from it."""
-    import torch
-
-    heads = [m for m in model.modules() if isinstance(m, torch.nn.Linear) and m.out_features == 1]
-    if not heads:
-        raise InputError(f"{type(model).__name__} has no one-output linear head to read vectors from")
-    seen: list = []
-    hook = heads[-1].register_forward_hook(lambda _module, args, _output: seen.append(args[0]))
-    try:
-        return _batched(model, tokenizer, texts, max_length, batch_size, lambda _output: seen.pop().float())
-    finally:
-        hook.remove()
-
-
-def _batched(model, tokenizer, texts, max_length: int, batch_size: int, read):  # noqa: ANN001
-    """``read(model output)`` per text, in ``texts``' order, computed in batches of similar length (less
-    padding) with no autograd."""
     import numpy as np
     import torch
 
     model.eval()
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    parts, positions = [], []
+    out = np.empty(len(texts), dtype=np.float64)
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             inputs = tokenizer([texts[i] for i in idx], padding=True, truncation=True, max_length=max_length,
                                return_tensors="pt")
-            parts.append(read(model(**inputs)).numpy())
-            positions += idx
-    if not parts:
-        return np.empty(0)
-    stacked = np.concatenate(parts)
-    out = np.empty_like(stacked)
-    out[positions] = stacked
+            out[idx] = torch.sigmoid(model(**inputs).logits.squeeze(-1)).double().numpy()
     return out
 
 

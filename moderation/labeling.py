@@ -12,7 +12,7 @@ import os
 import sqlite3
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from moderation.artifacts import load_model, read_manifest
 from moderation.data import require_trainable
-from moderation.protocols import Record, optional
+from moderation.protocols import Record
 from moderation.scoring import check_scores
 from moderation.splits import text_hash
 from moderation.sqlite import rows_where_in
@@ -53,9 +53,6 @@ class PredictionCache:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("CREATE TABLE IF NOT EXISTS predictions (model TEXT NOT NULL, text_hash TEXT NOT NULL, "
                         "score REAL NOT NULL, PRIMARY KEY (model, text_hash)) WITHOUT ROWID")
-        # a teacher's represent() vectors, as float16 bytes: plain numbers, read back with no pickle
-        self.db.execute("CREATE TABLE IF NOT EXISTS vectors (model TEXT NOT NULL, text_hash TEXT NOT NULL, "
-                        "vector BLOB NOT NULL, PRIMARY KEY (model, text_hash)) WITHOUT ROWID")
 
     def get(self, model: str, hashes: Sequence[str]) -> dict[str, float]:
         query = "SELECT text_hash, score FROM predictions WHERE model = ? AND text_hash IN ({marks})"
@@ -65,16 +62,6 @@ class PredictionCache:
         with self.db:  # one transaction per batch: a batch is in the cache whole or not at all
             self.db.executemany("INSERT OR REPLACE INTO predictions VALUES (?, ?, ?)",
                                 [(model, h, float(s)) for h, s in zip(hashes, scores, strict=True)])
-
-    def get_vectors(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
-        query = "SELECT text_hash, vector FROM vectors WHERE model = ? AND text_hash IN ({marks})"
-        return {h: np.frombuffer(v, dtype=np.float16) for h, v in rows_where_in(self.db, query, hashes, model)}
-
-    def put_vectors(self, model: str, hashes: Sequence[str], vectors: np.ndarray) -> None:
-        with self.db:
-            self.db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
-                                [(model, h, v.astype(np.float16).tobytes()) for h, v in zip(hashes, vectors,
-                                                                                          strict=True)])
 
     def close(self) -> None:
         self.db.close()
@@ -187,37 +174,6 @@ def label(
     _write_parquet(frame, output)
     return LabelRun(output, len(records), len(hashes), computed, len(hashes) - computed,
                     time.perf_counter() - started, engine)
-
-
-def represent(model_dir: Path, records: Sequence[Record], *, cache_path: Path | None = None,
-              batch_size: int = 64) -> np.ndarray:
-    """The vectors the teacher at ``model_dir`` reads its scores from (its ``represent``), one row per record,
-    through the prediction cache as ``label`` does: a rerun computes nothing, a killed run resumes."""
-    manifest = read_manifest(model_dir)
-    record_hashes = [text_hash(r.text) for r in records]
-    by_hash = dict(zip(record_hashes, (r.text for r in records), strict=True))
-    hashes, texts = list(by_hash), list(by_hash.values())
-    with closing(PredictionCache(cache_path or default_cache_path())) as cache:
-        known = cache.get_vectors(manifest.fingerprint, hashes)
-        todo = [b for b in plan_batches(texts, batch_size) if any(hashes[i] not in known for i in b)]
-        vectors = _vectors_of(model_dir) if todo else None
-        for batch in tqdm(todo, desc=f"vectors of {manifest.model_id}", unit=" batch", disable=None):
-            found = np.asarray(vectors([texts[i] for i in batch]), dtype=np.float32)
-            if found.ndim != 2 or len(found) != len(batch) or not np.isfinite(found).all():
-                raise InputError(f"{manifest.model_id}: represent() must give one finite vector per text "
-                                 f"(got shape {found.shape} for {len(batch)} texts)")
-            cache.put_vectors(manifest.fingerprint, [hashes[i] for i in batch], found)
-            known.update(zip((hashes[i] for i in batch), found.astype(np.float16), strict=True))
-    return np.stack([known[h] for h in record_hashes]).astype(np.float32)
-
-
-def _vectors_of(model_dir: Path) -> Callable[[list[str]], np.ndarray]:
-    model = load_model(model_dir)
-    vectors = optional(model, "teacher", "represent")
-    if vectors is None:
-        raise InputError(f"{model_dir}: {model.name} gives no vectors (no represent()); a student can learn only "
-                         "its scores: leave the student's vector loss at 0")
-    return vectors
 
 
 def _write_parquet(frame: pd.DataFrame, output: Path) -> None:

@@ -37,10 +37,6 @@ OPTIONAL: dict[str, dict[str, Any]] = {
     "teacher": {
         "fit": None,  # fit(train, validation, *, checkpoint_dir=None) -> self; None: cannot be trained
         "best_validation_auc": None,  # after fit: validation ROC-AUC of the checkpoint it kept
-        "represent": None,  # represent(texts) -> (n, d) array: the vectors its scores are read from, for students
-    },
-    "student": {
-        "learns_vectors": False,  # True: fit(..., teacher_vectors=(n, d) array) also learns the teacher's represent()
     },
     "audit": {
         "gates": (),  # summary numbers (higher is better) `--fail-under` may gate on

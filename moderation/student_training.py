@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from moderation.data import DataError, fingerprint, require_trainable
 from moderation.encoders import use_all_cores
 from moderation.evaluation import measure
 from moderation.plugins import get_registry
-from moderation.protocols import Record, optional
+from moderation.protocols import Record
 
 # The names plugins and scripts may rely on; anything else here may change without notice.
 __all__ = ["train_student"]
@@ -30,11 +30,10 @@ def train_student(
     targets: Sequence[float] | None = None,
     weights: Sequence[float] | None = None,
     lineage: dict[str, Any] | None = None,
-    vectors: Callable[[Sequence[Record]], Any] | None = None,
 ) -> Manifest:
     """Fit student plugin ``student`` on ``train`` (gold soft labels unless ``targets`` are given,
     e.g. a teacher's scores), each row weighted by ``weights`` (all 1 when None), measure it on ``test`` and
-    save it to ``out``. A student that learns its teacher's vectors as well gets ``vectors(train)``."""
+    save it to ``out``."""
     params = params or {}
     require_trainable(train, "train")
     if targets is None and any(r.label < 0 for r in train):
@@ -48,14 +47,7 @@ def train_student(
             # two trainings side by side ran four threads on two cores, four times slower (2026-12-06).
             use_all_cores()
         soft = [r.toxicity for r in train] if targets is None else list(targets)
-        extra = {}
-        if optional(model, "student", "learns_vectors"):
-            if vectors is None:
-                raise DataError(f"{student} with these settings learns a teacher's vectors, which only one saved "
-                                "teacher gives (not gold labels, a labels file, several teachers or --teacher-for); "
-                                "set its vector weight to 0 or distil it from one teacher")
-            extra["teacher_vectors"] = vectors(train)
-        model.fit([r.text for r in train], soft, None if weights is None else list(weights), **extra)
+        model.fit([r.text for r in train], soft, None if weights is None else list(weights))
         bar.update()
         metrics = {**measure(model, test), "train_rows": len(train)}
         bar.update()

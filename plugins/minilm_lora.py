@@ -16,13 +16,7 @@ from tqdm import tqdm
 
 from moderation import hookimpl
 from moderation.artifacts import file_sha256
-from moderation.encoders import (
-    classifier_probabilities,
-    classifier_vectors,
-    quiet_transformers,
-    resolve_base,
-    use_all_cores,
-)
+from moderation.encoders import classifier_probabilities, quiet_transformers, resolve_base, use_all_cores
 from moderation.protocols import Record
 from moderation.tables import InputError
 
@@ -208,10 +202,6 @@ class MiniLMLoraTeacher:
     # -- scoring -----------------------------------------------------------------------------------------
     def score(self, texts: Sequence[str]) -> np.ndarray:
         return classifier_probabilities(self.model, self.tokenizer, list(texts), self.settings.max_length)
-
-    def represent(self, texts: Sequence[str]) -> np.ndarray:
-        """The pooled vector of each text that the classification head reads its logit from."""
-        return classifier_vectors(self.model, self.tokenizer, list(texts), self.settings.max_length)
 
     # -- persistence -------------------------------------------------------------------------------------
     def save(self, directory: Path) -> None:

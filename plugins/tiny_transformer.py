@@ -4,9 +4,7 @@ Bag-of-n-gram students cannot tell "Muslims are animals" from "saying Muslims ar
 the teacher's own layers can, but cost milliseconds each on a CPU. This student keeps the base
 encoder's tokenizer and word embeddings (frozen, read from the installed base checkpoint, so they are
 not part of its files), projects them to a narrow width and runs two small attention layers trained
-from scratch on the teacher's scores: word order at a fraction of a millisecond per comment. With ``mimic`` above
-0 it also learns, through a linear map used in training only, the vectors the teacher reads its scores from
-(``represent``): hundreds of numbers per comment to learn from instead of one.
+from scratch on the teacher's scores: word order at a fraction of a millisecond per comment.
 """
 
 from __future__ import annotations
@@ -42,19 +40,17 @@ class TinyTransformerStudent:
     def __init__(self, base: str | Path | None = None, dim: int = 192, layers: int = 2, heads: int = 4,
                  ffn: int = 512, dropout: float = 0.1, max_length: int = 64, max_steps: int = 4000,
                  batch_size: int = 64, learning_rate: float = 1e-3, loss: str = "bce", seed: int = 0,
-                 long_text: str = "truncate", mimic: float = 0.0) -> None:
+                 long_text: str = "truncate") -> None:
         if loss not in LOSSES:
             raise InputError(f"loss {loss!r} is not one of {', '.join(LOSSES)}")
         if long_text not in LONG_TEXT:
             raise InputError(f"long_text {long_text!r} is not one of {', '.join(LONG_TEXT)}")
-        if not 0.0 <= mimic < float("inf"):
-            raise InputError(f"mimic (the weight of the teacher's vectors in the loss) must be 0 or more, not {mimic}")
         if dim % heads:
             raise InputError(f"dim {dim} must be a multiple of heads {heads}")
         self.params = {"base": None if base is None else str(base), "dim": dim, "layers": layers, "heads": heads,
                        "ffn": ffn, "dropout": dropout, "max_length": max_length, "max_steps": max_steps,
                        "batch_size": batch_size, "learning_rate": learning_rate, "loss": loss, "seed": seed,
-                       "long_text": long_text, "mimic": mimic}
+                       "long_text": long_text}
         self.base = resolve_base(base)
         self.tokenizer, embeddings = _base_parts(self.base)
         self.model = _network(embeddings, self.params)
@@ -63,26 +59,20 @@ class TinyTransformerStudent:
     def n_parameters(self) -> int:
         return sum(p.numel() for p in self.model.parameters())
 
-    @property
-    def learns_vectors(self) -> bool:
-        return self.params["mimic"] > 0
-
-    def fit(self, texts: Sequence[str], soft_targets: Sequence[float], sample_weight: Sequence[float] | None = None,
-            teacher_vectors: Any = None) -> TinyTransformerStudent:
+    def fit(self, texts: Sequence[str], soft_targets: Sequence[float],
+            sample_weight: Sequence[float] | None = None) -> TinyTransformerStudent:
         import torch
         from transformers import get_cosine_schedule_with_warmup
 
         targets = check_targets(texts, soft_targets)
         p = self.params
         torch.manual_seed(p["seed"])
-        vectors, mimic = _mimicry(teacher_vectors, len(targets), 2 * p["dim"]) if self.learns_vectors else (None, None)
         rng = np.random.default_rng(p["seed"])
         ids = self.tokenizer(list(texts), truncation=True, max_length=p["max_length"])["input_ids"]
         probs = torch.tensor(targets).float()
         logits_target = torch.logit(probs.clamp(0.01, 0.99))
         weight = torch.ones(len(targets)) if sample_weight is None else torch.tensor(sample_weight).float()
-        trainable = [q for q in self.model.parameters() if q.requires_grad] + ([] if mimic is None else
-                                                                               list(mimic.parameters()))
+        trainable = [q for q in self.model.parameters() if q.requires_grad]
         optimizer = torch.optim.AdamW(trainable, lr=p["learning_rate"], weight_decay=0.01)
         schedule = get_cosine_schedule_with_warmup(optimizer, max(1, p["max_steps"] // 20), p["max_steps"])
         self.model.train()
@@ -92,14 +82,11 @@ class TinyTransformerStudent:
                 order += rng.permutation(len(targets)).tolist()
             batch, order = order[: p["batch_size"]], order[p["batch_size"]:]
             inputs = self.tokenizer.pad({"input_ids": [ids[i] for i in batch]}, return_tensors="pt")
-            features = self.model.features(inputs["input_ids"], inputs["attention_mask"])
-            logits = self.model.head(features).squeeze(-1)
+            logits = self.model(inputs["input_ids"], inputs["attention_mask"])
             if p["loss"] == "bce":
                 losses = torch.nn.functional.binary_cross_entropy_with_logits(logits, probs[batch], reduction="none")
             else:
                 losses = (logits - logits_target[batch]) ** 2
-            if mimic is not None:
-                losses = losses + p["mimic"] * ((mimic(features) - vectors[batch]) ** 2).mean(-1)
             loss = (losses * weight[batch]).sum() / weight[batch].sum()
             optimizer.zero_grad()
             loss.backward()
@@ -171,22 +158,6 @@ class TinyTransformerStudent:
         return student
 
 
-def _mimicry(teacher_vectors: Any, rows: int, width: int) -> tuple[Any, Any]:
-    """The teacher's vectors standardised per dimension (each dimension counts alike), and the linear map from the
-    student's pooled features to them, which only training uses."""
-    import torch
-
-    if teacher_vectors is None:
-        raise InputError("mimic > 0 learns the teacher's vectors: fit needs teacher_vectors (distil from a teacher "
-                         "that has represent()), or set mimic=0")
-    vectors = torch.as_tensor(np.asarray(teacher_vectors, dtype=np.float32))
-    if vectors.ndim != 2 or len(vectors) != rows or not torch.isfinite(vectors).all():
-        raise InputError(f"teacher_vectors must be one finite vector per text ({rows} rows), got shape "
-                         f"{tuple(vectors.shape)}")
-    vectors = (vectors - vectors.mean(0)) / vectors.std(0).clamp(min=1e-3)
-    return vectors, torch.nn.Linear(width, vectors.shape[1])
-
-
 def _base_parts(base: Path) -> tuple[Any, Any]:
     """The base's tokenizer and its word-embedding matrix (read alone from its safetensors file)."""
     from safetensors import safe_open
@@ -239,17 +210,13 @@ def _network(embeddings: Any, p: dict[str, Any]) -> Any:
             return self.table[ids]
 
         def forward(self, ids: Any, mask: Any) -> Any:
-            return self.head(self.features(ids, mask)).squeeze(-1)
-
-        def features(self, ids: Any, mask: Any) -> Any:
-            """The pooled comment the head reads: mean and max of the last layer's token states, normalised."""
             positions = torch.arange(ids.shape[1], device=ids.device)
             x = self.projected(ids) + self.positions(positions)
             x = self.encoder(x, src_key_padding_mask=mask == 0)
             keep = mask.unsqueeze(-1).to(x.dtype)
             mean = (x * keep).sum(1) / keep.sum(1).clamp(min=1)
             top = x.masked_fill(keep == 0, -1e4).max(1).values
-            return self.norm(torch.cat([mean, top], -1))
+            return self.head(self.norm(torch.cat([mean, top], -1))).squeeze(-1)
 
     return Network()
 
